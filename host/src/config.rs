@@ -1,0 +1,366 @@
+//! The admin's TOML file, parsed and validated.
+//!
+//! Every error names the key and the line it is on, so an admin can fix a file
+//! without reading the source.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Default config file, looked up in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "switchboard.toml";
+/// Default Streamable HTTP address: loopback only.
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7777";
+const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+const DEFAULT_MEMORY_MB: u64 = 64;
+const DEFAULT_PAGE_SIZE: usize = 100;
+/// Names clients see stay within what every client accepts.
+pub const MAX_TOOL_NAME_LEN: usize = 64;
+
+/// A configuration problem, with where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Syntax errors and unknown or mistyped keys, as reported by the TOML
+    /// parser (its message names the line and the key).
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}:{line}: `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    defaults: RawLimits,
+    #[serde(default)]
+    plugins: BTreeMap<Spanned<String>, RawPlugin>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    http: Option<Spanned<String>>,
+    allowed_origins: Option<Vec<String>>,
+    allowed_hosts: Option<Vec<String>>,
+    page_size: Option<Spanned<usize>>,
+    cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    timeout_ms: Option<Spanned<u64>>,
+    memory_mb: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugin {
+    component: Spanned<PathBuf>,
+    prefix: Option<Spanned<String>>,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from (relative paths in it are relative to its folder).
+    pub path: PathBuf,
+    pub server: ServerSettings,
+    pub plugins: Vec<PluginConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub http: SocketAddr,
+    /// Browser origins allowed to call the HTTP endpoint (requests without an
+    /// `Origin` header, i.e. non-browser clients, always pass).
+    pub allowed_origins: Vec<String>,
+    /// `Host` header values accepted (DNS-rebinding protection).
+    pub allowed_hosts: Vec<String>,
+    /// Tools per `tools/list` page.
+    pub page_size: usize,
+    /// Where compiled components are cached; outside every plugin's reach.
+    pub cache_dir: PathBuf,
+}
+
+/// Per-call limits of a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub timeout_ms: u64,
+    pub memory_mb: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PluginConfig {
+    pub name: String,
+    /// Absolute (or config-relative resolved) path of the `.wasm` component.
+    pub component: PathBuf,
+    /// What client-visible names start with: `<prefix>_<tool>`, or just
+    /// `<tool>` when the prefix is empty.
+    pub prefix: String,
+    pub limits: Limits,
+    /// Line of the plugin's table, for errors found later (at load).
+    pub line: usize,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates `text` as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let at = |span: std::ops::Range<usize>, key: &str, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            line: line_of(text, span.start),
+            key: key.to_owned(),
+            message,
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+
+        let http = match &raw.server.http {
+            None => DEFAULT_HTTP_ADDR.parse().expect("default address parses"),
+            Some(addr) => addr.get_ref().parse().map_err(|e| {
+                at(
+                    addr.span(),
+                    "server.http",
+                    format!("`{}` is not an address like 127.0.0.1:7777 ({e})", addr.get_ref()),
+                )
+            })?,
+        };
+        let page_size = match &raw.server.page_size {
+            None => DEFAULT_PAGE_SIZE,
+            Some(size) if *size.get_ref() == 0 => {
+                return Err(at(size.span(), "server.page_size", "must be at least 1".into()));
+            }
+            Some(size) => *size.get_ref(),
+        };
+        let server = ServerSettings {
+            http,
+            allowed_origins: raw.server.allowed_origins.unwrap_or_else(|| {
+                vec!["http://localhost:*".into(), "http://127.0.0.1:*".into()]
+            }),
+            allowed_hosts: raw.server.allowed_hosts.unwrap_or_else(|| {
+                vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+            }),
+            page_size,
+            cache_dir: raw
+                .server
+                .cache_dir
+                .map(|dir| base.join(dir))
+                .unwrap_or_else(default_cache_dir),
+        };
+
+        let defaults = resolve_limits(
+            &raw.defaults,
+            Limits {
+                timeout_ms: DEFAULT_TIMEOUT_MS,
+                memory_mb: DEFAULT_MEMORY_MB,
+            },
+            "defaults",
+            &at,
+        )?;
+
+        let mut plugins = Vec::with_capacity(raw.plugins.len());
+        for (name, plugin) in raw.plugins {
+            let key = format!("plugins.{}", name.get_ref());
+            if !is_valid_name_part(name.get_ref()) {
+                return Err(at(
+                    name.span(),
+                    &key,
+                    "plugin names use only letters, digits, `_` and `-`".into(),
+                ));
+            }
+            let prefix = match &plugin.prefix {
+                None => name.get_ref().clone(),
+                Some(prefix) if prefix.get_ref().is_empty() => String::new(),
+                Some(prefix) if is_valid_name_part(prefix.get_ref()) => prefix.get_ref().clone(),
+                Some(prefix) => {
+                    return Err(at(
+                        prefix.span(),
+                        &format!("{key}.prefix"),
+                        format!(
+                            "`{}` is not a valid prefix: use letters, digits, `_` and `-`, or \"\" for none",
+                            prefix.get_ref()
+                        ),
+                    ));
+                }
+            };
+            let limits = resolve_limits(&plugin.limits, defaults, &format!("{key}.limits"), &at)?;
+            plugins.push(PluginConfig {
+                name: name.get_ref().clone(),
+                component: base.join(plugin.component.get_ref()),
+                prefix,
+                limits,
+                line: line_of(text, name.span().start),
+            });
+        }
+
+        Ok(Config {
+            path: path.to_owned(),
+            server,
+            plugins,
+        })
+    }
+}
+
+fn resolve_limits(
+    raw: &RawLimits,
+    fallback: Limits,
+    key: &str,
+    at: &impl Fn(std::ops::Range<usize>, &str, String) -> ConfigError,
+) -> Result<Limits, ConfigError> {
+    let positive = |value: &Option<Spanned<u64>>, field: &str, fallback: u64| match value {
+        None => Ok(fallback),
+        Some(v) if *v.get_ref() == 0 => Err(at(
+            v.span(),
+            &format!("{key}.{field}"),
+            "must be greater than 0".into(),
+        )),
+        Some(v) => Ok(*v.get_ref()),
+    };
+    let limits = Limits {
+        timeout_ms: positive(&raw.timeout_ms, "timeout_ms", fallback.timeout_ms)?,
+        memory_mb: positive(&raw.memory_mb, "memory_mb", fallback.memory_mb)?,
+    };
+    if let Some(v) = &raw.memory_mb
+        && *v.get_ref() > 4096
+    {
+        return Err(at(
+            v.span(),
+            &format!("{key}.memory_mb"),
+            "a 32-bit wasm memory holds at most 4096 MiB".into(),
+        ));
+    }
+    Ok(limits)
+}
+
+/// `[A-Za-z0-9_-]+`: what every MCP client accepts in a tool name.
+pub fn is_valid_name_part(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(0, |before| before.bytes().filter(|&b| b == b'\n').count())
+        + 1
+}
+
+fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("switchboard")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/sb/switchboard.toml"))
+    }
+
+    #[test]
+    fn defaults_apply_and_paths_resolve_against_the_config_folder() {
+        let config = parse("[plugins.text]\ncomponent = \"p/text.wasm\"\n").expect("valid");
+        assert_eq!(config.server.http.to_string(), DEFAULT_HTTP_ADDR);
+        let plugin = &config.plugins[0];
+        assert_eq!(plugin.prefix, "text");
+        assert_eq!(plugin.component, Path::new("/etc/sb/p/text.wasm"));
+        assert_eq!(
+            plugin.limits,
+            Limits {
+                timeout_ms: DEFAULT_TIMEOUT_MS,
+                memory_mb: DEFAULT_MEMORY_MB
+            }
+        );
+    }
+
+    #[test]
+    fn plugin_limits_override_defaults_field_by_field() {
+        let config = parse(
+            "[defaults]\ntimeout_ms = 500\nmemory_mb = 32\n\n[plugins.a]\ncomponent = \"a.wasm\"\nlimits = { memory_mb = 128 }\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.plugins[0].limits,
+            Limits {
+                timeout_ms: 500,
+                memory_mb: 128
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_key_and_line() {
+        let err = parse("[server]\nhttp = \"127.0.0.1:1\"\nbogus = 1\n")
+            .expect_err("unknown key")
+            .to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn semantic_errors_name_key_and_line() {
+        let err = parse("[plugins.a]\ncomponent = \"a.wasm\"\nprefix = \"bad prefix\"\n")
+            .expect_err("bad prefix")
+            .to_string();
+        assert!(err.contains(":3:"), "{err}");
+        assert!(err.contains("plugins.a.prefix"), "{err}");
+
+        let err = parse("[server]\nhttp = \"nowhere\"\n")
+            .expect_err("bad addr")
+            .to_string();
+        assert!(err.contains(":2:") && err.contains("server.http"), "{err}");
+
+        let err = parse("[plugins.a]\ncomponent = \"a.wasm\"\nlimits = { timeout_ms = 0 }\n")
+            .expect_err("zero timeout")
+            .to_string();
+        assert!(err.contains("plugins.a.limits.timeout_ms"), "{err}");
+    }
+
+    #[test]
+    fn empty_prefix_means_no_prefix() {
+        let config = parse("[plugins.a]\ncomponent = \"a.wasm\"\nprefix = \"\"\n").expect("valid");
+        assert_eq!(config.plugins[0].prefix, "");
+    }
+
+    #[test]
+    fn missing_component_is_an_error() {
+        let err = parse("[plugins.a]\nprefix = \"x\"\n")
+            .expect_err("missing")
+            .to_string();
+        assert!(err.contains("component"), "{err}");
+    }
+}

@@ -1,0 +1,245 @@
+//! The one call path. Every tool call, from an AI client or from a plugin
+//! through its host import, goes through [`Dispatcher::call`]: look up,
+//! check the grant, check the chain, validate, run under the deadline and
+//! cancellation, check the output, record.
+
+// MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
+// protocol eras Switchboard serves.
+#![allow(deprecated)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rmcp::model::{CallToolResult, JsonObject, LoggingLevel};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::Catalog;
+use crate::grants::Grants;
+use crate::provider::{FailureKind, ToolFailure};
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// An AI client (sees every tool in the catalog).
+    Client,
+    /// A plugin, through its `host.call-tool` import.
+    Plugin(String),
+}
+
+impl std::fmt::Display for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Caller::Client => f.write_str("client"),
+            Caller::Plugin(name) => write!(f, "plugin:{name}"),
+        }
+    }
+}
+
+/// Something a running call tells the client of the outermost request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    Progress {
+        source: String,
+        done: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    },
+    Log {
+        source: String,
+        level: LoggingLevel,
+        message: String,
+    },
+}
+
+/// Where a call's events go. Bounded, so a chatty plugin waits for the
+/// client instead of filling the host's memory.
+#[derive(Debug, Clone, Default)]
+pub struct EventSink(Option<mpsc::Sender<ClientEvent>>);
+
+/// How many events may wait for the client before a plugin is slowed down.
+const EVENT_BACKLOG: usize = 256;
+
+impl EventSink {
+    /// A sink and the receiver the transport drains into the client.
+    pub fn channel() -> (Self, mpsc::Receiver<ClientEvent>) {
+        let (tx, rx) = mpsc::channel(EVENT_BACKLOG);
+        (Self(Some(tx)), rx)
+    }
+
+    /// A sink that drops everything (calls nobody listens to).
+    pub fn discard() -> Self {
+        Self(None)
+    }
+
+    pub async fn send(&self, event: ClientEvent) {
+        if let Some(tx) = &self.0 {
+            // A closed channel means the client is gone; the call is being
+            // cancelled anyway.
+            let _ = tx.send(event).await;
+        }
+    }
+}
+
+/// What a call inherits from the request that started it.
+#[derive(Clone)]
+pub struct CallScope {
+    /// The latest moment the call may still run.
+    pub deadline: Instant,
+    pub cancel: CancellationToken,
+    pub events: EventSink,
+    /// Plugins on the chain, outermost first.
+    pub chain: Arc<[String]>,
+    pub dispatcher: Arc<Dispatcher>,
+}
+
+/// Longest chain of plugin-to-tool calls.
+pub const DEFAULT_MAX_DEPTH: usize = 8;
+
+pub struct Dispatcher {
+    catalog: Catalog,
+    grants: Grants,
+    max_depth: usize,
+}
+
+impl Dispatcher {
+    pub fn new(catalog: Catalog, grants: Grants) -> Arc<Self> {
+        Arc::new(Self {
+            catalog,
+            grants,
+            max_depth: DEFAULT_MAX_DEPTH,
+        })
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    /// The scope of a request arriving from a client. Its deadline is set by
+    /// the provider's own timeout; cancellation comes from the transport.
+    pub fn root_scope(self: &Arc<Self>, cancel: CancellationToken, events: EventSink) -> CallScope {
+        CallScope {
+            // Far enough to never bind before each provider's own timeout.
+            deadline: Instant::now() + std::time::Duration::from_secs(365 * 24 * 3600),
+            cancel,
+            events,
+            chain: Arc::from(Vec::new()),
+            dispatcher: Arc::clone(self),
+        }
+    }
+
+    /// Runs tool `name` for `caller`. `Err` means no result was produced;
+    /// the transport decides how each kind reaches its caller.
+    pub async fn call(
+        &self,
+        caller: &Caller,
+        name: &str,
+        arguments: Option<JsonObject>,
+        scope: CallScope,
+    ) -> Result<CallToolResult, ToolFailure> {
+        let started = Instant::now();
+        let outcome = self.run(caller, name, arguments, scope).await;
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        match &outcome {
+            Ok(result) if result.is_error == Some(true) => {
+                tracing::info!(target: "switchboard::audit", %caller, tool = name, outcome = "tool-error", elapsed_us)
+            }
+            Ok(_) => {
+                tracing::info!(target: "switchboard::audit", %caller, tool = name, outcome = "ok", elapsed_us)
+            }
+            Err(failure) if failure.kind == FailureKind::Denied => tracing::warn!(
+                target: "switchboard::audit", %caller, tool = name, outcome = failure.kind.as_str(), elapsed_us,
+                reason = %failure.message
+            ),
+            Err(failure) => tracing::info!(
+                target: "switchboard::audit", %caller, tool = name, outcome = failure.kind.as_str(), elapsed_us,
+                reason = %failure.message
+            ),
+        }
+        outcome
+    }
+
+    async fn run(
+        &self,
+        caller: &Caller,
+        name: &str,
+        arguments: Option<JsonObject>,
+        scope: CallScope,
+    ) -> Result<CallToolResult, ToolFailure> {
+        let entry = self.catalog.get(name).ok_or_else(|| {
+            ToolFailure::new(FailureKind::NotFound, format!("unknown tool `{name}`"))
+        })?;
+
+        if let Caller::Plugin(plugin) = caller {
+            self.grants.check(plugin, name)?;
+        }
+
+        let callee = entry.provider.name();
+        if scope.chain.iter().any(|on_chain| on_chain == callee) {
+            let chain: Vec<&str> = scope.chain.iter().map(String::as_str).collect();
+            return Err(ToolFailure::new(
+                FailureKind::Denied,
+                format!(
+                    "call cycle refused: {} -> {callee} (`{name}`); plugin `{callee}` is already on the chain",
+                    chain.join(" -> ")
+                ),
+            ));
+        }
+        if scope.chain.len() >= self.max_depth {
+            return Err(ToolFailure::new(
+                FailureKind::Denied,
+                format!(
+                    "call chain depth limit ({}) reached calling `{name}`: {}",
+                    self.max_depth,
+                    scope.chain.join(" -> ")
+                ),
+            ));
+        }
+
+        let arguments = arguments.unwrap_or_default();
+        entry.check_arguments(&arguments).map_err(|problems| {
+            ToolFailure::new(
+                FailureKind::InvalidArguments,
+                format!("invalid arguments for `{name}`: {problems}"),
+            )
+        })?;
+
+        let deadline = scope.deadline.min(Instant::now() + entry.provider.timeout());
+        let mut chain = scope.chain.to_vec();
+        chain.push(callee.to_owned());
+        let child = CallScope {
+            deadline,
+            cancel: scope.cancel.child_token(),
+            events: scope.events.clone(),
+            chain: chain.into(),
+            dispatcher: scope.dispatcher.clone(),
+        };
+        let cancel = child.cancel.clone();
+        let result = tokio::select! {
+            result = entry.provider.call(&entry.local_name, arguments, child) => result?,
+            () = scope.cancel.cancelled() => {
+                cancel.cancel();
+                return Err(ToolFailure::new(
+                    FailureKind::Cancelled,
+                    format!("call to `{name}` was cancelled by the client"),
+                ));
+            }
+        };
+
+        if result.is_error != Some(true) {
+            entry
+                .check_output(result.structured_content.as_ref())
+                .map_err(|problem| {
+                    ToolFailure::new(
+                        FailureKind::Failed,
+                        format!("`{name}` returned output that breaks its output schema: {problem}"),
+                    )
+                })?;
+        }
+        Ok(result)
+    }
+}

@@ -1,0 +1,206 @@
+//! The `switchboard` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use switchboard::config::{Config, DEFAULT_CONFIG_FILE};
+use switchboard::dispatch::{Caller, ClientEvent, EventSink};
+use switchboard::server::http::HttpServer;
+use switchboard::{server, startup, telemetry};
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "An MCP host for sandboxed WebAssembly tool plugins")]
+struct Cli {
+    /// The admin config file.
+    #[arg(long, short, global = true, default_value = DEFAULT_CONFIG_FILE)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve MCP clients (Streamable HTTP at /mcp by default).
+    Serve {
+        /// Serve one client over stdin/stdout instead of HTTP.
+        #[arg(long, conflicts_with = "http")]
+        stdio: bool,
+        /// Listen here instead of `server.http` from the config.
+        #[arg(long, value_name = "ADDR")]
+        http: Option<SocketAddr>,
+    },
+    /// Validate the config and every plugin; print the tool table or every error.
+    Check,
+    /// Print the catalog as clients see it.
+    Tools {
+        /// Print the full tool definitions as JSON (as `tools/list` returns them).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call one tool without a client (for plugin authors).
+    Call {
+        /// The tool's name as clients see it, e.g. `text_word_count`.
+        tool: String,
+        /// Arguments as a JSON object.
+        #[arg(default_value = "{}")]
+        arguments: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_filter = match cli.command {
+        Command::Serve { .. } => "info",
+        _ => "warn",
+    };
+    telemetry::init(default_filter);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&cli.config)?;
+    match cli.command {
+        Command::Check => return Ok(check(&config).await),
+        Command::Serve { stdio, http } => serve(&config, stdio, http).await?,
+        Command::Tools { json } => tools(&config, json).await?,
+        Command::Call { tool, arguments } => return call(&config, &tool, &arguments).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn load(config: &Config) -> anyhow::Result<startup::Loaded> {
+    startup::load(config)
+        .await
+        .with_context(|| format!("cannot load {}", config.path.display()))
+}
+
+async fn serve(config: &Config, stdio: bool, http: Option<SocketAddr>) -> anyhow::Result<()> {
+    let loaded = load(config).await?;
+    if stdio {
+        return server::stdio::serve(loaded.dispatcher, config.server.page_size).await;
+    }
+    let addr = http.unwrap_or(config.server.http);
+    let server = HttpServer::bind(loaded.dispatcher, &config.server, addr).await?;
+    let bound = server.local_addr()?;
+    tracing::info!("serving MCP at http://{bound}/mcp");
+    eprintln!("switchboard: listening on http://{bound}/mcp");
+    server
+        .serve(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
+
+async fn check(config: &Config) -> ExitCode {
+    let loaded = match startup::load(config).await {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            eprintln!("{}: {} problem(s):", config.path.display(), errors.0.len());
+            for error in &errors.0 {
+                eprintln!("  - {error}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}: ok", config.path.display());
+    println!("compile cache: {}", loaded.runtime.cache_dir().display());
+    println!();
+    println!("{:<16} {:>5}  {:>10}  {:>9}  {:<6}  COMPONENT", "PLUGIN", "TOOLS", "TIMEOUT", "MEMORY", "CACHE");
+    for plugin in &loaded.plugins {
+        println!(
+            "{:<16} {:>5}  {:>8}ms  {:>6}MiB  {:<6}  {}",
+            plugin.name,
+            plugin.tools,
+            plugin.limits.timeout_ms,
+            plugin.limits.memory_mb,
+            format!("{:?}", plugin.cache).to_lowercase(),
+            plugin.component.display()
+        );
+    }
+    println!();
+    print_tool_table(&loaded);
+    ExitCode::SUCCESS
+}
+
+fn print_tool_table(loaded: &startup::Loaded) {
+    let catalog = loaded.dispatcher.catalog();
+    println!("{:<32} {:<12} DESCRIPTION", "TOOL", "PROVIDER");
+    for entry in catalog.entries() {
+        let description = entry.tool.description.as_deref().unwrap_or_default();
+        let first_line = description.lines().next().unwrap_or_default();
+        println!("{:<32} {:<12} {first_line}", entry.name(), entry.provider.name());
+    }
+}
+
+async fn tools(config: &Config, json: bool) -> anyhow::Result<()> {
+    let loaded = load(config).await?;
+    if json {
+        let tools: Vec<_> = loaded.dispatcher.catalog().entries().iter().map(|e| &e.tool).collect();
+        println!("{}", serde_json::to_string_pretty(&tools)?);
+    } else {
+        print_tool_table(&loaded);
+    }
+    Ok(())
+}
+
+async fn call(config: &Config, tool: &str, arguments: &str) -> anyhow::Result<ExitCode> {
+    let arguments = match serde_json::from_str(arguments).context("arguments are not valid JSON")? {
+        serde_json::Value::Object(object) => object,
+        other => anyhow::bail!("arguments must be a JSON object, not `{other}`"),
+    };
+    let loaded = load(config).await?;
+    let (events, mut receiver) = EventSink::channel();
+    let cancel = CancellationToken::new();
+    let scope = loaded.dispatcher.root_scope(cancel.clone(), events);
+    let print_events = async move {
+        while let Some(event) = receiver.recv().await {
+            match event {
+                ClientEvent::Progress { source, done, total, message } => eprintln!(
+                    "[progress {source}] {done}{} {}",
+                    total.map(|t| format!("/{t}")).unwrap_or_default(),
+                    message.unwrap_or_default()
+                ),
+                ClientEvent::Log { source, level, message } => {
+                    eprintln!("[log {source} {level:?}] {message}")
+                }
+            }
+        }
+    };
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+        cancel.cancel();
+    };
+    let call = loaded.dispatcher.call(&Caller::Client, tool, Some(arguments), scope);
+    let (outcome, ()) = tokio::select! {
+        both = async { tokio::join!(call, print_events) } => both,
+        () = interrupt => anyhow::bail!("interrupted"),
+    };
+    match outcome {
+        Ok(result) => {
+            println!("{}", serde_json::to_string_pretty(&result)?);
+            Ok(if result.is_error == Some(true) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Err(failure) => {
+            eprintln!("error ({}): {}", failure.kind.as_str(), failure.message);
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

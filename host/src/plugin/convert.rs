@@ -1,0 +1,207 @@
+//! Conversions between the WIT shapes and the host's MCP shapes.
+
+// MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
+// protocol eras Switchboard serves.
+#![allow(deprecated)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rmcp::model::{
+    CallToolResult, ContentBlock, LoggingLevel, Resource, ResourceContents, Tool,
+    ToolAnnotations,
+};
+
+use super::bindings::types as wit;
+use crate::provider::{FailureKind, ToolFailure, ToolSpec};
+
+pub fn tool_spec(tool: wit::Tool) -> ToolSpec {
+    ToolSpec {
+        name: tool.name,
+        title: tool.title,
+        description: tool.description,
+        input_schema: tool.input_schema,
+        output_schema: tool.output_schema,
+        annotations: tool.annotations.map(|a| {
+            let mut annotations = ToolAnnotations::new();
+            annotations.read_only_hint = a.read_only;
+            annotations.destructive_hint = a.destructive;
+            annotations.idempotent_hint = a.idempotent;
+            annotations.open_world_hint = a.open_world;
+            annotations
+        }),
+    }
+}
+
+/// A catalog tool as a plugin sees it through `host.list-tools`.
+pub fn wit_tool(tool: &Tool) -> wit::Tool {
+    wit::Tool {
+        name: tool.name.to_string(),
+        title: tool.title.clone(),
+        description: tool.description.as_deref().unwrap_or_default().to_owned(),
+        input_schema: serde_json::Value::Object((*tool.input_schema).clone()).to_string(),
+        output_schema: tool
+            .output_schema
+            .as_ref()
+            .map(|schema| serde_json::Value::Object((**schema).clone()).to_string()),
+        annotations: tool.annotations.as_ref().map(|a| wit::Annotations {
+            read_only: a.read_only_hint,
+            destructive: a.destructive_hint,
+            idempotent: a.idempotent_hint,
+            open_world: a.open_world_hint,
+        }),
+    }
+}
+
+/// A plugin's result as the host passes it on. Structured content must be
+/// JSON: anything else is the plugin's bug, reported as such.
+pub fn call_result(result: wit::CallResult) -> Result<CallToolResult, String> {
+    let content = result.content.into_iter().map(content_block).collect();
+    let structured = result
+        .structured_content
+        .map(|text| {
+            serde_json::from_str(&text)
+                .map_err(|e| format!("structured content is not valid JSON ({e})"))
+        })
+        .transpose()?;
+    let mut out = if result.is_error {
+        CallToolResult::error(content)
+    } else {
+        CallToolResult::success(content)
+    };
+    out.structured_content = structured;
+    Ok(out)
+}
+
+fn content_block(block: wit::ContentBlock) -> ContentBlock {
+    match block {
+        wit::ContentBlock::Text(text) => ContentBlock::text(text),
+        wit::ContentBlock::Image(image) => {
+            ContentBlock::image(BASE64.encode(&image.data), image.mime_type)
+        }
+        wit::ContentBlock::Audio(audio) => {
+            ContentBlock::audio(BASE64.encode(&audio.data), audio.mime_type)
+        }
+        wit::ContentBlock::EmbeddedResource(resource) => {
+            let contents = match resource.contents {
+                wit::ResourceContents::Text(text) => ResourceContents::text(text, resource.uri),
+                wit::ResourceContents::Blob(blob) => {
+                    ResourceContents::blob(BASE64.encode(&blob), resource.uri)
+                }
+            };
+            let contents = match resource.mime_type {
+                Some(mime) => contents.with_mime_type(mime),
+                None => contents,
+            };
+            ContentBlock::resource(contents)
+        }
+        wit::ContentBlock::ResourceLink(link) => {
+            let mut resource = Resource::new(link.uri, link.name);
+            if let Some(title) = link.title {
+                resource = resource.with_title(title);
+            }
+            if let Some(description) = link.description {
+                resource = resource.with_description(description);
+            }
+            if let Some(mime) = link.mime_type {
+                resource = resource.with_mime_type(mime);
+            }
+            if let Some(size) = link.size {
+                resource = resource.with_size(size);
+            }
+            ContentBlock::resource_link(resource)
+        }
+    }
+}
+
+/// A result handed back to a plugin that called a tool through the host.
+pub fn wit_call_result(result: &CallToolResult) -> wit::CallResult {
+    wit::CallResult {
+        content: result.content.iter().filter_map(wit_content_block).collect(),
+        structured_content: result.structured_content.as_ref().map(|v| v.to_string()),
+        is_error: result.is_error == Some(true),
+    }
+}
+
+fn wit_content_block(block: &ContentBlock) -> Option<wit::ContentBlock> {
+    let decode = |data: &str| BASE64.decode(data).unwrap_or_default();
+    Some(match block {
+        ContentBlock::Text(text) => wit::ContentBlock::Text(text.text.clone()),
+        ContentBlock::Image(image) => wit::ContentBlock::Image(wit::BinaryContent {
+            data: decode(&image.data),
+            mime_type: image.mime_type.clone(),
+        }),
+        ContentBlock::Audio(audio) => wit::ContentBlock::Audio(wit::BinaryContent {
+            data: decode(&audio.data),
+            mime_type: audio.mime_type.clone(),
+        }),
+        ContentBlock::Resource(embedded) => {
+            let (uri, mime_type, contents) = match &embedded.resource {
+                ResourceContents::TextResourceContents {
+                    uri,
+                    mime_type,
+                    text,
+                    ..
+                } => (uri, mime_type, wit::ResourceContents::Text(text.clone())),
+                ResourceContents::BlobResourceContents {
+                    uri,
+                    mime_type,
+                    blob,
+                    ..
+                } => (uri, mime_type, wit::ResourceContents::Blob(decode(blob))),
+                _ => return None,
+            };
+            wit::ContentBlock::EmbeddedResource(wit::EmbeddedResource {
+                uri: uri.clone(),
+                mime_type: mime_type.clone(),
+                contents,
+            })
+        }
+        ContentBlock::ResourceLink(link) => wit::ContentBlock::ResourceLink(wit::ResourceLink {
+            uri: link.uri.clone(),
+            name: link.name.clone(),
+            title: link.title.clone(),
+            description: link.description.clone(),
+            mime_type: link.mime_type.clone(),
+            size: link.size,
+        }),
+        // Content kinds a plugin result cannot carry (e.g. sampling blocks).
+        _ => return None,
+    })
+}
+
+pub fn failure(error: wit::ToolError) -> ToolFailure {
+    let (kind, message) = match error {
+        wit::ToolError::NotFound(m) => (FailureKind::NotFound, m),
+        wit::ToolError::InvalidArguments(m) => (FailureKind::InvalidArguments, m),
+        wit::ToolError::Denied(m) => (FailureKind::Denied, m),
+        wit::ToolError::Timeout(m) => (FailureKind::Timeout, m),
+        wit::ToolError::Cancelled(m) => (FailureKind::Cancelled, m),
+        wit::ToolError::Failed(m) => (FailureKind::Failed, m),
+    };
+    ToolFailure::new(kind, message)
+}
+
+pub fn wit_error(failure: ToolFailure) -> wit::ToolError {
+    let message = failure.message;
+    match failure.kind {
+        FailureKind::NotFound => wit::ToolError::NotFound(message),
+        FailureKind::InvalidArguments => wit::ToolError::InvalidArguments(message),
+        FailureKind::Denied => wit::ToolError::Denied(message),
+        FailureKind::Timeout => wit::ToolError::Timeout(message),
+        FailureKind::Cancelled => wit::ToolError::Cancelled(message),
+        FailureKind::Failed => wit::ToolError::Failed(message),
+    }
+}
+
+pub fn log_level(level: wit::LogLevel) -> LoggingLevel {
+    match level {
+        wit::LogLevel::Debug => LoggingLevel::Debug,
+        wit::LogLevel::Info => LoggingLevel::Info,
+        wit::LogLevel::Notice => LoggingLevel::Notice,
+        wit::LogLevel::Warning => LoggingLevel::Warning,
+        wit::LogLevel::Error => LoggingLevel::Error,
+        wit::LogLevel::Critical => LoggingLevel::Critical,
+        wit::LogLevel::Alert => LoggingLevel::Alert,
+        wit::LogLevel::Emergency => LoggingLevel::Emergency,
+    }
+}

@@ -1,0 +1,271 @@
+//! Plugins: WebAssembly components run by one wasmtime engine, each call in
+//! a fresh store (nothing survives from one call to the next, so calls of
+//! different clients never see each other's state).
+
+mod bindings;
+mod cache;
+mod convert;
+pub mod inspect;
+mod output;
+mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use rmcp::model::{CallToolResult, JsonObject};
+use tokio_util::sync::CancellationToken;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, Store, UpdateDeadline};
+
+pub use cache::CacheOutcome;
+use bindings::{ToolProvider, ToolProviderPre};
+use cache::CompileCache;
+use state::{Interruption, PluginState};
+
+use crate::config::{Limits, PluginConfig};
+use crate::dispatch::CallScope;
+use crate::provider::{FailureKind, Provider, ToolFailure, ToolSpec};
+
+/// How often the engine's epoch advances: the granularity of timeouts and
+/// of yielding a busy plugin back to the async runtime.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// A plugin that could not be loaded: names the plugin, its file and why.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin `{plugin}` ({path}): {reason}")]
+pub struct PluginLoadError {
+    pub plugin: String,
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// The engine, the linker with every host import, and the compile cache.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    cache: CompileCache,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Runtime {
+    pub fn new(cache_dir: PathBuf) -> anyhow::Result<Self> {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        let engine = Engine::new(&config)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        ToolProvider::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let ticker_engine = engine.clone();
+        let stop = ticker_stop.clone();
+        std::thread::Builder::new()
+            .name("switchboard-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticker_engine.increment_epoch();
+                }
+            })?;
+
+        let cache = CompileCache::new(cache_dir, &engine);
+        Ok(Self {
+            engine,
+            linker,
+            cache,
+            ticker_stop,
+        })
+    }
+
+    pub fn cache_dir(&self) -> &std::path::Path {
+        self.cache.dir()
+    }
+
+    /// Reads, checks and compiles (or loads from cache) a plugin's component.
+    /// CPU-bound: run it off the async threads.
+    pub fn compile(&self, plugin: &PluginConfig) -> Result<(Component, CacheOutcome), PluginLoadError> {
+        let fail = |reason: String| PluginLoadError {
+            plugin: plugin.name.clone(),
+            path: plugin.component.clone(),
+            reason,
+        };
+        let bytes = std::fs::read(&plugin.component).map_err(|e| fail(format!("cannot read the component: {e}")))?;
+        inspect::check_header(&bytes).map_err(|e| fail(e.to_string()))?;
+        let (component, outcome) = self
+            .cache
+            .load_or_compile(&self.engine, &bytes)
+            .map_err(|e| fail(format!("not a valid component: {e:#}")))?;
+        inspect::check_world(&self.engine, &component).map_err(|e| fail(e.to_string()))?;
+        Ok((component, outcome))
+    }
+
+    /// Links a compiled component and asks it for its tools.
+    pub async fn instantiate(
+        &self,
+        plugin: &PluginConfig,
+        component: &Component,
+    ) -> Result<(Arc<PluginProvider>, Vec<ToolSpec>), PluginLoadError> {
+        let fail = |reason: String| PluginLoadError {
+            plugin: plugin.name.clone(),
+            path: plugin.component.clone(),
+            reason,
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| fail(format!("imports something this host does not provide: {e:#}")))?;
+        let pre = ToolProviderPre::new(pre).map_err(|e| fail(format!("{e:#}")))?;
+        let provider = Arc::new(PluginProvider {
+            name: plugin.name.clone(),
+            engine: self.engine.clone(),
+            pre,
+            limits: plugin.limits,
+        });
+        let tools = provider.list_tools().await.map_err(|failure| fail(failure.message))?;
+        Ok((provider, tools))
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// One loaded plugin: pre-linked, instantiated afresh for every call.
+pub struct PluginProvider {
+    name: String,
+    engine: Engine,
+    pre: ToolProviderPre<PluginState>,
+    limits: Limits,
+}
+
+impl PluginProvider {
+    fn new_store(&self, scope: Option<CallScope>, deadline: Instant, cancel: CancellationToken) -> Store<PluginState> {
+        let memory_bytes = usize::try_from(self.limits.memory_mb * 1024 * 1024).unwrap_or(usize::MAX);
+        let state = PluginState::new(self.name.as_str().into(), memory_bytes, scope, deadline, cancel);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| state.limiter());
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut context| {
+            let state = context.data_mut();
+            if state.cancel.is_cancelled() {
+                state.interrupted = Some(Interruption::Cancelled);
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            if Instant::now() >= state.deadline {
+                state.interrupted = Some(Interruption::Timeout);
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+
+    /// Called once at load; the catalog is built from the answer.
+    async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolFailure> {
+        let deadline = Instant::now() + self.timeout();
+        let mut store = self.new_store(None, deadline, CancellationToken::new());
+        let run = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            instance.switchboard_plugin_provider().call_list_tools(&mut store).await
+        };
+        match tokio::time::timeout_at(deadline.into(), run).await {
+            Ok(Ok(tools)) => Ok(tools.into_iter().map(convert::tool_spec).collect()),
+            Ok(Err(error)) => Err(self.crash(&store, "list-tools", error)),
+            Err(_) => Err(Interruption::Timeout.failure(&self.name, "list-tools", self.limits.timeout_ms)),
+        }
+    }
+
+    /// Turns a trap into the most specific failure we can name.
+    fn crash(&self, store: &Store<PluginState>, tool: &str, error: wasmtime::Error) -> ToolFailure {
+        let state = store.data();
+        if let Some(interruption) = state.interrupted {
+            return interruption.failure(&self.name, tool, self.limits.timeout_ms);
+        }
+        if state.memory_limit_hit() {
+            return ToolFailure::new(
+                FailureKind::Failed,
+                format!(
+                    "plugin `{}` ran out of memory in tool `{tool}` (limit {} MiB)",
+                    self.name, self.limits.memory_mb
+                ),
+            );
+        }
+        let what = match error.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => trap.to_string(),
+            None => format!("{error:#}"),
+        };
+        let stderr = state.stderr.contents();
+        let stderr = if stderr.is_empty() {
+            String::new()
+        } else {
+            format!("; its stderr: {stderr}")
+        };
+        ToolFailure::new(
+            FailureKind::Failed,
+            format!("plugin `{}` crashed in tool `{tool}`: {what}{stderr}", self.name),
+        )
+    }
+
+    fn log_output(&self, store: &Store<PluginState>, tool: &str) {
+        for (stream, output) in [("stdout", &store.data().stdout), ("stderr", &store.data().stderr)] {
+            let text = output.contents();
+            if !text.is_empty() {
+                tracing::info!(target: "switchboard::plugin", plugin = %self.name, tool, stream, "{text}");
+            }
+        }
+    }
+}
+
+impl Provider for PluginProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.timeout_ms)
+    }
+
+    fn call<'a>(
+        &'a self,
+        tool: &'a str,
+        arguments: JsonObject,
+        scope: CallScope,
+    ) -> BoxFuture<'a, Result<CallToolResult, ToolFailure>> {
+        Box::pin(async move {
+            let deadline = scope.deadline;
+            let cancel = scope.cancel.clone();
+            let arguments = serde_json::Value::Object(arguments).to_string();
+            let mut store = self.new_store(Some(scope), deadline, cancel);
+            let run = async {
+                let instance = self.pre.instantiate_async(&mut store).await?;
+                instance
+                    .switchboard_plugin_provider()
+                    .call_call_tool(&mut store, tool, &arguments)
+                    .await
+            };
+            // The epoch callback stops a busy plugin; this stops one blocked
+            // in a host call (a WASI sleep, say).
+            let outcome = tokio::time::timeout_at(deadline.into(), run).await;
+            self.log_output(&store, tool);
+            match outcome {
+                Err(_) => Err(Interruption::Timeout.failure(&self.name, tool, self.limits.timeout_ms)),
+                Ok(Err(error)) => Err(self.crash(&store, tool, error)),
+                Ok(Ok(Err(error))) => Err(convert::failure(error)),
+                Ok(Ok(Ok(result))) => convert::call_result(result).map_err(|problem| {
+                    ToolFailure::new(
+                        FailureKind::Failed,
+                        format!("plugin `{}` returned a bad result from `{tool}`: {problem}", self.name),
+                    )
+                }),
+            }
+        })
+    }
+}

@@ -1,0 +1,246 @@
+//! What each call's `Store` holds, and the `host` import a plugin sees.
+
+// MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
+// protocol eras Switchboard serves.
+#![allow(deprecated)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::{host, types as wit};
+use super::convert;
+use super::output::CapturedOutput;
+use crate::dispatch::{CallScope, Caller, ClientEvent};
+use crate::provider::{FailureKind, ToolFailure};
+
+/// Why the host stopped a running plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interruption {
+    Timeout,
+    Cancelled,
+}
+
+pub struct PluginState {
+    plugin: Arc<str>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: MemoryLimiter,
+    pub stdout: CapturedOutput,
+    pub stderr: CapturedOutput,
+    /// The call this store serves; `None` while the host lists tools at load.
+    scope: Option<CallScope>,
+    pub deadline: Instant,
+    pub cancel: CancellationToken,
+    pub interrupted: Option<Interruption>,
+}
+
+/// Store limits that remember whether the memory cap was what stopped a
+/// plugin, so the error can say so instead of "unreachable executed".
+pub struct MemoryLimiter {
+    inner: StoreLimits,
+    pub memory_limit_hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.inner.memory_growing(current, desired, maximum)?;
+        self.memory_limit_hit |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+impl PluginState {
+    /// A sandbox with no capability at all: no files, no environment, no
+    /// network, stdin empty, stdout/stderr captured.
+    pub fn new(
+        plugin: Arc<str>,
+        memory_bytes: usize,
+        scope: Option<CallScope>,
+        deadline: Instant,
+        cancel: CancellationToken,
+    ) -> Self {
+        let stdout = CapturedOutput::default();
+        let stderr = CapturedOutput::default();
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build();
+        Self {
+            plugin,
+            wasi,
+            table: ResourceTable::new(),
+            limits: MemoryLimiter {
+                inner: StoreLimitsBuilder::new()
+                    .memory_size(memory_bytes)
+                    .table_elements(1 << 20)
+                    .instances(64)
+                    .tables(64)
+                    .memories(16)
+                    .build(),
+                memory_limit_hit: false,
+            },
+            stdout,
+            stderr,
+            scope,
+            deadline,
+            cancel,
+            interrupted: None,
+        }
+    }
+
+    pub fn limiter(&mut self) -> &mut MemoryLimiter {
+        &mut self.limits
+    }
+
+    pub fn memory_limit_hit(&self) -> bool {
+        self.limits.memory_limit_hit
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wit::Host for PluginState {}
+
+impl host::Host for PluginState {
+    async fn call_tool(
+        &mut self,
+        name: String,
+        arguments: String,
+    ) -> wasmtime::Result<Result<wit::CallResult, wit::ToolError>> {
+        let Some(scope) = self.scope.clone() else {
+            return Ok(Err(wit::ToolError::Denied(
+                "tools cannot be called while the host is listing this plugin's tools".into(),
+            )));
+        };
+        let arguments = match serde_json::from_str::<serde_json::Value>(&arguments) {
+            Ok(serde_json::Value::Object(object)) => Some(object),
+            Ok(_) => {
+                return Ok(Err(wit::ToolError::InvalidArguments(
+                    "arguments must be a JSON object".into(),
+                )));
+            }
+            Err(e) => {
+                return Ok(Err(wit::ToolError::InvalidArguments(format!(
+                    "arguments are not valid JSON: {e}"
+                ))));
+            }
+        };
+        let caller = Caller::Plugin(self.plugin.to_string());
+        let dispatcher = scope.dispatcher.clone();
+        let outcome = dispatcher.call(&caller, &name, arguments, scope).await;
+        Ok(outcome
+            .map(|result| convert::wit_call_result(&result))
+            .map_err(convert::wit_error))
+    }
+
+    async fn list_tools(&mut self) -> wasmtime::Result<Vec<wit::Tool>> {
+        let Some(scope) = &self.scope else {
+            return Ok(Vec::new());
+        };
+        let dispatcher = &scope.dispatcher;
+        Ok(dispatcher
+            .catalog()
+            .entries()
+            .iter()
+            .filter(|entry| dispatcher.grants().allows(&self.plugin, entry.name()))
+            .map(|entry| convert::wit_tool(&entry.tool))
+            .collect())
+    }
+
+    async fn log(&mut self, level: wit::LogLevel, message: String) -> wasmtime::Result<()> {
+        let level = convert::log_level(level);
+        let plugin = &*self.plugin;
+        match level {
+            rmcp::model::LoggingLevel::Debug => tracing::debug!(target: "switchboard::plugin", plugin, "{message}"),
+            rmcp::model::LoggingLevel::Info | rmcp::model::LoggingLevel::Notice => {
+                tracing::info!(target: "switchboard::plugin", plugin, "{message}")
+            }
+            rmcp::model::LoggingLevel::Warning => tracing::warn!(target: "switchboard::plugin", plugin, "{message}"),
+            _ => tracing::error!(target: "switchboard::plugin", plugin, "{message}"),
+        }
+        if let Some(scope) = &self.scope {
+            scope
+                .events
+                .send(ClientEvent::Log {
+                    source: plugin.to_owned(),
+                    level,
+                    message,
+                })
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn progress(
+        &mut self,
+        done: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> wasmtime::Result<()> {
+        if let Some(scope) = &self.scope {
+            scope
+                .events
+                .send(ClientEvent::Progress {
+                    source: self.plugin.to_string(),
+                    done,
+                    total,
+                    message,
+                })
+                .await;
+        }
+        Ok(())
+    }
+}
+
+impl Interruption {
+    pub fn failure(self, plugin: &str, tool: &str, timeout_ms: u64) -> ToolFailure {
+        match self {
+            Interruption::Timeout => ToolFailure::new(
+                FailureKind::Timeout,
+                format!("plugin `{plugin}` timed out in tool `{tool}` after {timeout_ms} ms"),
+            ),
+            Interruption::Cancelled => ToolFailure::new(
+                FailureKind::Cancelled,
+                format!("plugin `{plugin}`: call to `{tool}` was cancelled"),
+            ),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! MCP over Streamable HTTP at `/mcp`, both protocol eras on one endpoint.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use super::McpHandler;
+use crate::config::ServerSettings;
+use crate::dispatch::Dispatcher;
+
+/// A bound, not yet serving, HTTP endpoint (bind first so callers learn the
+/// real port before serving, e.g. with `--http 127.0.0.1:0`).
+pub struct HttpServer {
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: CancellationToken,
+}
+
+impl HttpServer {
+    pub async fn bind(
+        dispatcher: Arc<Dispatcher>,
+        settings: &ServerSettings,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let shutdown = CancellationToken::new();
+        let mut config = StreamableHttpServerConfig::default()
+            .with_allowed_hosts(settings.allowed_hosts.clone())
+            .with_allowed_origins(settings.allowed_origins.clone())
+            .with_cancellation_token(shutdown.child_token());
+        if settings.allowed_origins.is_empty() {
+            // An empty list would switch Origin validation off in rmcp; here
+            // it means "no browser origin is allowed".
+            config = config.enforce_origin_validation();
+        }
+        let page_size = settings.page_size;
+        let service = StreamableHttpService::new(
+            move || Ok(McpHandler::new(dispatcher.clone(), page_size)),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        );
+        let router = axum::Router::new().nest_service("/mcp", service);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        Ok(Self {
+            listener,
+            router,
+            shutdown,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `stop` resolves.
+    pub async fn serve(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                stop.await;
+                shutdown.cancel();
+            })
+            .await?;
+        Ok(())
+    }
+}
