@@ -227,8 +227,7 @@ fn build_entry(
 
 /// MCP requires tool schemas to be JSON objects describing objects.
 fn compile_object_schema(text: &str) -> Result<(JsonObject, jsonschema::Validator), String> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
     let Value::Object(object) = &value else {
         return Err("a schema must be a JSON object".into());
     };
@@ -296,7 +295,10 @@ mod tests {
         .expect("builds");
         let names: Vec<_> = catalog.entries().iter().map(|e| e.name()).collect();
         assert_eq!(names, ["bee_a", "bee_z", "plain"]);
-        assert_eq!(catalog.get("bee_z").map(|e| e.local_name.as_str()), Some("z"));
+        assert_eq!(
+            catalog.get("bee_z").map(|e| e.local_name.as_str()),
+            Some("z")
+        );
     }
 
     #[test]
@@ -332,7 +334,11 @@ mod tests {
         .err()
         .expect("errors");
         assert_eq!(errors.len(), 4, "{errors:?}");
-        assert!(errors.iter().any(|e| e.to_string().contains("tool `bad`: invalid input schema")));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.to_string().contains("tool `bad`: invalid input schema"))
+        );
     }
 
     #[test]
@@ -345,6 +351,11 @@ mod tests {
         assert!(err.contains("/n"), "{err}");
         args.insert("n".into(), Value::from(3));
         assert!(entry.check_arguments(&args).is_ok());
-        assert!(entry.check_arguments(&JsonObject::new()).expect_err("required").contains("\"n\""));
+        assert!(
+            entry
+                .check_arguments(&JsonObject::new())
+                .expect_err("required")
+                .contains("\"n\"")
+        );
     }
 }

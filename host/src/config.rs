@@ -151,25 +151,34 @@ impl Config {
                 at(
                     addr.span(),
                     "server.http",
-                    format!("`{}` is not an address like 127.0.0.1:7777 ({e})", addr.get_ref()),
+                    format!(
+                        "`{}` is not an address like 127.0.0.1:7777 ({e})",
+                        addr.get_ref()
+                    ),
                 )
             })?,
         };
         let page_size = match &raw.server.page_size {
             None => DEFAULT_PAGE_SIZE,
             Some(size) if *size.get_ref() == 0 => {
-                return Err(at(size.span(), "server.page_size", "must be at least 1".into()));
+                return Err(at(
+                    size.span(),
+                    "server.page_size",
+                    "must be at least 1".into(),
+                ));
             }
             Some(size) => *size.get_ref(),
         };
         let server = ServerSettings {
             http,
-            allowed_origins: raw.server.allowed_origins.unwrap_or_else(|| {
-                vec!["http://localhost:*".into(), "http://127.0.0.1:*".into()]
-            }),
-            allowed_hosts: raw.server.allowed_hosts.unwrap_or_else(|| {
-                vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
-            }),
+            allowed_origins: raw
+                .server
+                .allowed_origins
+                .unwrap_or_else(|| vec!["http://localhost:*".into(), "http://127.0.0.1:*".into()]),
+            allowed_hosts: raw
+                .server
+                .allowed_hosts
+                .unwrap_or_else(|| vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]),
             page_size,
             cache_dir: raw
                 .server

@@ -208,7 +208,9 @@ impl Dispatcher {
             )
         })?;
 
-        let deadline = scope.deadline.min(Instant::now() + entry.provider.timeout());
+        let deadline = scope
+            .deadline
+            .min(Instant::now() + entry.provider.timeout());
         let mut chain = scope.chain.to_vec();
         chain.push(callee.to_owned());
         let child = CallScope {
@@ -236,7 +238,9 @@ impl Dispatcher {
                 .map_err(|problem| {
                     ToolFailure::new(
                         FailureKind::Failed,
-                        format!("`{name}` returned output that breaks its output schema: {problem}"),
+                        format!(
+                            "`{name}` returned output that breaks its output schema: {problem}"
+                        ),
                     )
                 })?;
         }

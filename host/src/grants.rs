@@ -13,7 +13,10 @@ pub struct Grants {
 impl Grants {
     /// Grants `plugin` the tools matching `patterns`.
     pub fn allow_tools(&mut self, plugin: &str, patterns: Vec<String>) {
-        self.tools.entry(plugin.to_owned()).or_default().extend(patterns);
+        self.tools
+            .entry(plugin.to_owned())
+            .or_default()
+            .extend(patterns);
     }
 
     /// Whether `plugin` may call `tool` (a client-visible name).
@@ -53,7 +56,11 @@ mod tests {
         let grants = Grants::default();
         let err = grants.check("p", "text_upper").expect_err("denied");
         assert_eq!(err.kind, FailureKind::Denied);
-        assert!(err.message.contains("no tools are granted"), "{}", err.message);
+        assert!(
+            err.message.contains("no tools are granted"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -65,6 +72,10 @@ mod tests {
         assert!(!grants.allows("p", "time_nowish"));
         assert!(!grants.allows("q", "text_upper"));
         let err = grants.check("p", "json_query").expect_err("denied");
-        assert!(err.message.contains("granted only text_*, time_now"), "{}", err.message);
+        assert!(
+            err.message.contains("granted only text_*, time_now"),
+            "{}",
+            err.message
+        );
     }
 }

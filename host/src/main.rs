@@ -14,7 +14,11 @@ use switchboard::server::http::HttpServer;
 use switchboard::{server, startup, telemetry};
 
 #[derive(Parser)]
-#[command(name = "switchboard", version, about = "An MCP host for sandboxed WebAssembly tool plugins")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "An MCP host for sandboxed WebAssembly tool plugins"
+)]
 struct Cli {
     /// The admin config file.
     #[arg(long, short, global = true, default_value = DEFAULT_CONFIG_FILE)]
@@ -59,7 +63,10 @@ fn main() -> ExitCode {
         _ => "warn",
     };
     telemetry::init(default_filter);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -123,7 +130,10 @@ async fn check(config: &Config) -> ExitCode {
     println!("{}: ok", config.path.display());
     println!("compile cache: {}", loaded.runtime.cache_dir().display());
     println!();
-    println!("{:<16} {:>5}  {:>10}  {:>9}  {:<6}  COMPONENT", "PLUGIN", "TOOLS", "TIMEOUT", "MEMORY", "CACHE");
+    println!(
+        "{:<16} {:>5}  {:>10}  {:>9}  {:<6}  COMPONENT",
+        "PLUGIN", "TOOLS", "TIMEOUT", "MEMORY", "CACHE"
+    );
     for plugin in &loaded.plugins {
         println!(
             "{:<16} {:>5}  {:>8}ms  {:>6}MiB  {:<6}  {}",
@@ -146,14 +156,24 @@ fn print_tool_table(loaded: &startup::Loaded) {
     for entry in catalog.entries() {
         let description = entry.tool.description.as_deref().unwrap_or_default();
         let first_line = description.lines().next().unwrap_or_default();
-        println!("{:<32} {:<12} {first_line}", entry.name(), entry.provider.name());
+        println!(
+            "{:<32} {:<12} {first_line}",
+            entry.name(),
+            entry.provider.name()
+        );
     }
 }
 
 async fn tools(config: &Config, json: bool) -> anyhow::Result<()> {
     let loaded = load(config).await?;
     if json {
-        let tools: Vec<_> = loaded.dispatcher.catalog().entries().iter().map(|e| &e.tool).collect();
+        let tools: Vec<_> = loaded
+            .dispatcher
+            .catalog()
+            .entries()
+            .iter()
+            .map(|e| &e.tool)
+            .collect();
         println!("{}", serde_json::to_string_pretty(&tools)?);
     } else {
         print_tool_table(&loaded);
@@ -173,12 +193,21 @@ async fn call(config: &Config, tool: &str, arguments: &str) -> anyhow::Result<Ex
     let print_events = async move {
         while let Some(event) = receiver.recv().await {
             match event {
-                ClientEvent::Progress { source, done, total, message } => eprintln!(
+                ClientEvent::Progress {
+                    source,
+                    done,
+                    total,
+                    message,
+                } => eprintln!(
                     "[progress {source}] {done}{} {}",
                     total.map(|t| format!("/{t}")).unwrap_or_default(),
                     message.unwrap_or_default()
                 ),
-                ClientEvent::Log { source, level, message } => {
+                ClientEvent::Log {
+                    source,
+                    level,
+                    message,
+                } => {
                     eprintln!("[log {source} {level:?}] {message}")
                 }
             }
@@ -188,7 +217,9 @@ async fn call(config: &Config, tool: &str, arguments: &str) -> anyhow::Result<Ex
         let _ = tokio::signal::ctrl_c().await;
         cancel.cancel();
     };
-    let call = loaded.dispatcher.call(&Caller::Client, tool, Some(arguments), scope);
+    let call = loaded
+        .dispatcher
+        .call(&Caller::Client, tool, Some(arguments), scope);
     let (outcome, ()) = tokio::select! {
         both = async { tokio::join!(call, print_events) } => both,
         () = interrupt => anyhow::bail!("interrupted"),
@@ -196,7 +227,11 @@ async fn call(config: &Config, tool: &str, arguments: &str) -> anyhow::Result<Ex
     match outcome {
         Ok(result) => {
             println!("{}", serde_json::to_string_pretty(&result)?);
-            Ok(if result.is_error == Some(true) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if result.is_error == Some(true) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Err(failure) => {
             eprintln!("error ({}): {}", failure.kind.as_str(), failure.message);

@@ -56,7 +56,10 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
         let compiled = match compile.await {
             Ok(result) => result,
             Err(join) => {
-                errors.push(format!("plugin `{}`: compilation panicked: {join}", plugin.name));
+                errors.push(format!(
+                    "plugin `{}`: compilation panicked: {join}",
+                    plugin.name
+                ));
                 continue;
             }
         };

@@ -7,4 +7,4 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use switchboard::plugin::{host, types};
+pub use self::switchboard::plugin::{host, types};

@@ -67,7 +67,9 @@ impl CompileCache {
             // that fails to load is recompiled.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok((component, CacheOutcome::Hit)),
-                Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable cache entry: {e}"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "ignoring unusable cache entry: {e}")
+                }
             }
         }
         let compiled = engine.precompile_component(bytes)?;

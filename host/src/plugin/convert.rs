@@ -7,8 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rmcp::model::{
-    CallToolResult, ContentBlock, LoggingLevel, Resource, ResourceContents, Tool,
-    ToolAnnotations,
+    CallToolResult, ContentBlock, LoggingLevel, Resource, ResourceContents, Tool, ToolAnnotations,
 };
 
 use super::bindings::types as wit;
@@ -116,7 +115,11 @@ fn content_block(block: wit::ContentBlock) -> ContentBlock {
 /// A result handed back to a plugin that called a tool through the host.
 pub fn wit_call_result(result: &CallToolResult) -> wit::CallResult {
     wit::CallResult {
-        content: result.content.iter().filter_map(wit_content_block).collect(),
+        content: result
+            .content
+            .iter()
+            .filter_map(wit_content_block)
+            .collect(),
         structured_content: result.structured_content.as_ref().map(|v| v.to_string()),
         is_error: result.is_error == Some(true),
     }

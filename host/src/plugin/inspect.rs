@@ -77,7 +77,10 @@ mod tests {
     fn headers() {
         assert_eq!(check_header(b"hello world"), Err(InspectError::NotWasm));
         assert_eq!(check_header(b"\0asm"), Err(InspectError::NotWasm));
-        assert_eq!(check_header(b"\0asm\x01\0\0\0"), Err(InspectError::CoreModule));
+        assert_eq!(
+            check_header(b"\0asm\x01\0\0\0"),
+            Err(InspectError::CoreModule)
+        );
         assert_eq!(check_header(b"\0asm\x0d\0\x01\0"), Ok(()));
     }
 }

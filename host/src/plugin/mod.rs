@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
-pub use cache::CacheOutcome;
 use bindings::{ToolProvider, ToolProviderPre};
+pub use cache::CacheOutcome;
 use cache::CompileCache;
 use state::{Interruption, PluginState};
 
@@ -89,13 +89,17 @@ impl Runtime {
 
     /// Reads, checks and compiles (or loads from cache) a plugin's component.
     /// CPU-bound: run it off the async threads.
-    pub fn compile(&self, plugin: &PluginConfig) -> Result<(Component, CacheOutcome), PluginLoadError> {
+    pub fn compile(
+        &self,
+        plugin: &PluginConfig,
+    ) -> Result<(Component, CacheOutcome), PluginLoadError> {
         let fail = |reason: String| PluginLoadError {
             plugin: plugin.name.clone(),
             path: plugin.component.clone(),
             reason,
         };
-        let bytes = std::fs::read(&plugin.component).map_err(|e| fail(format!("cannot read the component: {e}")))?;
+        let bytes = std::fs::read(&plugin.component)
+            .map_err(|e| fail(format!("cannot read the component: {e}")))?;
         inspect::check_header(&bytes).map_err(|e| fail(e.to_string()))?;
         let (component, outcome) = self
             .cache
@@ -116,10 +120,11 @@ impl Runtime {
             path: plugin.component.clone(),
             reason,
         };
-        let pre = self
-            .linker
-            .instantiate_pre(component)
-            .map_err(|e| fail(format!("imports something this host does not provide: {e:#}")))?;
+        let pre = self.linker.instantiate_pre(component).map_err(|e| {
+            fail(format!(
+                "imports something this host does not provide: {e:#}"
+            ))
+        })?;
         let pre = ToolProviderPre::new(pre).map_err(|e| fail(format!("{e:#}")))?;
         let provider = Arc::new(PluginProvider {
             name: plugin.name.clone(),
@@ -127,7 +132,10 @@ impl Runtime {
             pre,
             limits: plugin.limits,
         });
-        let tools = provider.list_tools().await.map_err(|failure| fail(failure.message))?;
+        let tools = provider
+            .list_tools()
+            .await
+            .map_err(|failure| fail(failure.message))?;
         Ok((provider, tools))
     }
 }
@@ -147,9 +155,21 @@ pub struct PluginProvider {
 }
 
 impl PluginProvider {
-    fn new_store(&self, scope: Option<CallScope>, deadline: Instant, cancel: CancellationToken) -> Store<PluginState> {
-        let memory_bytes = usize::try_from(self.limits.memory_mb * 1024 * 1024).unwrap_or(usize::MAX);
-        let state = PluginState::new(self.name.as_str().into(), memory_bytes, scope, deadline, cancel);
+    fn new_store(
+        &self,
+        scope: Option<CallScope>,
+        deadline: Instant,
+        cancel: CancellationToken,
+    ) -> Store<PluginState> {
+        let memory_bytes =
+            usize::try_from(self.limits.memory_mb * 1024 * 1024).unwrap_or(usize::MAX);
+        let state = PluginState::new(
+            self.name.as_str().into(),
+            memory_bytes,
+            scope,
+            deadline,
+            cancel,
+        );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| state.limiter());
         store.set_epoch_deadline(1);
@@ -174,12 +194,17 @@ impl PluginProvider {
         let mut store = self.new_store(None, deadline, CancellationToken::new());
         let run = async {
             let instance = self.pre.instantiate_async(&mut store).await?;
-            instance.switchboard_plugin_provider().call_list_tools(&mut store).await
+            instance
+                .switchboard_plugin_provider()
+                .call_list_tools(&mut store)
+                .await
         };
         match tokio::time::timeout_at(deadline.into(), run).await {
             Ok(Ok(tools)) => Ok(tools.into_iter().map(convert::tool_spec).collect()),
             Ok(Err(error)) => Err(self.crash(&store, "list-tools", error)),
-            Err(_) => Err(Interruption::Timeout.failure(&self.name, "list-tools", self.limits.timeout_ms)),
+            Err(_) => {
+                Err(Interruption::Timeout.failure(&self.name, "list-tools", self.limits.timeout_ms))
+            }
         }
     }
 
@@ -210,12 +235,18 @@ impl PluginProvider {
         };
         ToolFailure::new(
             FailureKind::Failed,
-            format!("plugin `{}` crashed in tool `{tool}`: {what}{stderr}", self.name),
+            format!(
+                "plugin `{}` crashed in tool `{tool}`: {what}{stderr}",
+                self.name
+            ),
         )
     }
 
     fn log_output(&self, store: &Store<PluginState>, tool: &str) {
-        for (stream, output) in [("stdout", &store.data().stdout), ("stderr", &store.data().stderr)] {
+        for (stream, output) in [
+            ("stdout", &store.data().stdout),
+            ("stderr", &store.data().stderr),
+        ] {
             let text = output.contents();
             if !text.is_empty() {
                 tracing::info!(target: "switchboard::plugin", plugin = %self.name, tool, stream, "{text}");
@@ -256,13 +287,18 @@ impl Provider for PluginProvider {
             let outcome = tokio::time::timeout_at(deadline.into(), run).await;
             self.log_output(&store, tool);
             match outcome {
-                Err(_) => Err(Interruption::Timeout.failure(&self.name, tool, self.limits.timeout_ms)),
+                Err(_) => {
+                    Err(Interruption::Timeout.failure(&self.name, tool, self.limits.timeout_ms))
+                }
                 Ok(Err(error)) => Err(self.crash(&store, tool, error)),
                 Ok(Ok(Err(error))) => Err(convert::failure(error)),
                 Ok(Ok(Ok(result))) => convert::call_result(result).map_err(|problem| {
                     ToolFailure::new(
                         FailureKind::Failed,
-                        format!("plugin `{}` returned a bad result from `{tool}`: {problem}", self.name),
+                        format!(
+                            "plugin `{}` returned a bad result from `{tool}`: {problem}",
+                            self.name
+                        ),
                     )
                 }),
             }

@@ -33,7 +33,9 @@ impl CapturedOutput {
         let mut text = String::from_utf8_lossy(&captured.bytes)
             .lines()
             .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with("note: run with `RUST_BACKTRACE=1`"))
+            .filter(|line| {
+                !line.is_empty() && !line.starts_with("note: run with `RUST_BACKTRACE=1`")
+            })
             .collect::<Vec<_>>()
             .join(" | ");
         if captured.dropped > 0 {
@@ -64,7 +66,11 @@ impl StdoutStream for CapturedOutput {
 }
 
 impl AsyncWrite for CapturedOutput {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.keep(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -89,6 +95,10 @@ mod tests {
         out.keep(&vec![b'x'; CAPTURE_LIMIT]);
         let text = out.contents();
         assert!(text.starts_with("hello | xxx"), "{}", &text[..20]);
-        assert!(text.ends_with("[... 6 more bytes dropped]"), "{}", &text[text.len() - 40..]);
+        assert!(
+            text.ends_with("[... 6 more bytes dropped]"),
+            "{}",
+            &text[text.len() - 40..]
+        );
     }
 }

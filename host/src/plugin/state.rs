@@ -189,11 +189,15 @@ impl host::Host for PluginState {
         let level = convert::log_level(level);
         let plugin = &*self.plugin;
         match level {
-            rmcp::model::LoggingLevel::Debug => tracing::debug!(target: "switchboard::plugin", plugin, "{message}"),
+            rmcp::model::LoggingLevel::Debug => {
+                tracing::debug!(target: "switchboard::plugin", plugin, "{message}")
+            }
             rmcp::model::LoggingLevel::Info | rmcp::model::LoggingLevel::Notice => {
                 tracing::info!(target: "switchboard::plugin", plugin, "{message}")
             }
-            rmcp::model::LoggingLevel::Warning => tracing::warn!(target: "switchboard::plugin", plugin, "{message}"),
+            rmcp::model::LoggingLevel::Warning => {
+                tracing::warn!(target: "switchboard::plugin", plugin, "{message}")
+            }
             _ => tracing::error!(target: "switchboard::plugin", plugin, "{message}"),
         }
         if let Some(scope) = &self.scope {

@@ -57,7 +57,10 @@ impl HttpServer {
     }
 
     /// Serves until `stop` resolves.
-    pub async fn serve(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let shutdown = self.shutdown.clone();
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {

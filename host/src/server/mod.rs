@@ -11,10 +11,12 @@ pub mod stdio;
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
-    ProgressNotificationParam, ProgressToken, ServerCapabilities, ServerConfig,
-    SetLevelRequestParams, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
+    CompleteRequestParams, CompleteResult, ContentBlock, Implementation, ListPromptsRequestMethod,
+    ListPromptsResult, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
+    ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, LoggingLevel,
+    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
+    ProgressToken, ProtocolVersion, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
@@ -42,14 +44,21 @@ impl McpHandler {
         }
     }
 
-    /// The least severe level the client wants: the request's own
-    /// (2026-07-28), else the session's `logging/setLevel`, else everything.
-    fn min_log_level(&self, context: &RequestContext<RoleServer>) -> LoggingLevel {
-        context
-            .meta
-            .log_level()
-            .or_else(|| *self.session_log_level.lock().unwrap_or_else(|e| e.into_inner()))
-            .unwrap_or(LoggingLevel::Debug)
+    /// The least severe level the client wants, or `None` for no logs.
+    /// 2026-07-28 requests opt in with `_meta` `logLevel` (no level, no
+    /// logs); legacy sessions get everything until `logging/setLevel`.
+    fn min_log_level(&self, context: &RequestContext<RoleServer>) -> Option<LoggingLevel> {
+        let modern = context
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+        if modern {
+            return context.meta.log_level();
+        }
+        let session = *self
+            .session_log_level
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        Some(session.unwrap_or(LoggingLevel::Debug))
     }
 }
 
@@ -79,7 +88,9 @@ impl ServerHandler for McpHandler {
                 .parse::<usize>()
                 .ok()
                 .filter(|&offset| offset <= entries.len())
-                .ok_or_else(|| McpError::invalid_params(format!("invalid cursor `{cursor}`"), None))?,
+                .ok_or_else(|| {
+                    McpError::invalid_params(format!("invalid cursor `{cursor}`"), None)
+                })?,
         };
         let end = (start + self.page_size).min(entries.len());
         let tools: Vec<Tool> = entries[start..end].iter().map(|e| e.tool.clone()).collect();
@@ -113,8 +124,46 @@ impl ServerHandler for McpHandler {
             Err(failure) if failure.kind == FailureKind::NotFound => {
                 Err(McpError::invalid_params(failure.message, None))
             }
-            Err(failure) => Ok(CallToolResult::error(vec![ContentBlock::text(failure.message)]).into()),
+            Err(failure) => {
+                Ok(CallToolResult::error(vec![ContentBlock::text(failure.message)]).into())
+            }
         }
+    }
+
+    // Capabilities Switchboard does not declare answer "method not found"
+    // rather than rmcp's default empty success, so clients are not misled.
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Err(McpError::method_not_found::<ListPromptsRequestMethod>())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Err(McpError::method_not_found::<ListResourcesRequestMethod>())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Err(McpError::method_not_found::<
+            ListResourceTemplatesRequestMethod,
+        >())
+    }
+
+    async fn complete(
+        &self,
+        _request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        Err(McpError::method_not_found::<CompleteRequestMethod>())
     }
 
     async fn set_level(
@@ -122,7 +171,10 @@ impl ServerHandler for McpHandler {
         request: SetLevelRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        *self.session_log_level.lock().unwrap_or_else(|e| e.into_inner()) = Some(request.level);
+        *self
+            .session_log_level
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(request.level);
         Ok(())
     }
 }
@@ -133,7 +185,7 @@ async fn forward_events(
     mut receiver: mpsc::Receiver<ClientEvent>,
     peer: Peer<RoleServer>,
     progress_token: Option<ProgressToken>,
-    min_level: LoggingLevel,
+    min_level: Option<LoggingLevel>,
 ) {
     while let Some(event) = receiver.recv().await {
         let sent = match event {
@@ -143,7 +195,9 @@ async fn forward_events(
                 message,
                 ..
             } => {
-                let Some(token) = &progress_token else { continue };
+                let Some(token) = &progress_token else {
+                    continue;
+                };
                 let mut param = ProgressNotificationParam::new(token.clone(), done);
                 if let Some(total) = total {
                     param = param.with_total(total);
@@ -158,11 +212,12 @@ async fn forward_events(
                 level,
                 message,
             } => {
-                if severity(level) < severity(min_level) {
+                if min_level.is_none_or(|min| severity(level) < severity(min)) {
                     continue;
                 }
-                let param = LoggingMessageNotificationParam::new(level, serde_json::Value::String(message))
-                    .with_logger(source);
+                let param =
+                    LoggingMessageNotificationParam::new(level, serde_json::Value::String(message))
+                        .with_logger(source);
                 peer.notify_logging_message(param).await
             }
         };
