@@ -60,6 +60,7 @@ struct RawServer {
     allowed_hosts: Option<Vec<String>>,
     page_size: Option<Spanned<usize>>,
     cache_dir: Option<PathBuf>,
+    max_chain_depth: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -76,6 +77,37 @@ struct RawPlugin {
     prefix: Option<Spanned<String>>,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    grants: RawGrants,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrants {
+    #[serde(default)]
+    tools: Vec<Spanned<String>>,
+    #[serde(default)]
+    env: Vec<Spanned<String>>,
+    #[serde(default)]
+    dirs: BTreeMap<Spanned<String>, RawDirGrant>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDirGrant {
+    path: Spanned<PathBuf>,
+    #[serde(default)]
+    mode: DirMode,
+}
+
+/// Access to a granted folder.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum DirMode {
+    #[default]
+    #[serde(rename = "ro")]
+    ReadOnly,
+    #[serde(rename = "rw")]
+    ReadWrite,
 }
 
 /// The validated configuration.
@@ -99,6 +131,8 @@ pub struct ServerSettings {
     pub page_size: usize,
     /// Where compiled components are cached; outside every plugin's reach.
     pub cache_dir: PathBuf,
+    /// Longest chain of plugin-to-tool calls.
+    pub max_chain_depth: usize,
 }
 
 /// Per-call limits of a plugin.
@@ -117,8 +151,29 @@ pub struct PluginConfig {
     /// `<tool>` when the prefix is empty.
     pub prefix: String,
     pub limits: Limits,
+    pub grants: PluginGrants,
     /// Line of the plugin's table, for errors found later (at load).
     pub line: usize,
+}
+
+/// What a plugin may reach beyond its own memory. Empty = nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PluginGrants {
+    /// Patterns of client-visible tool names it may call (`text_*`).
+    pub tools: Vec<String>,
+    /// Host environment variables it may read (by name).
+    pub env: Vec<String>,
+    /// Folders it sees, guest path -> host folder.
+    pub dirs: Vec<DirGrant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirGrant {
+    /// Absolute path inside the sandbox, e.g. `/data`.
+    pub guest: String,
+    /// The host folder behind it (resolved against the config's folder).
+    pub host: PathBuf,
+    pub mode: DirMode,
 }
 
 impl Config {
@@ -180,6 +235,17 @@ impl Config {
                 .allowed_hosts
                 .unwrap_or_else(|| vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]),
             page_size,
+            max_chain_depth: match &raw.server.max_chain_depth {
+                None => crate::dispatch::DEFAULT_MAX_DEPTH,
+                Some(depth) if *depth.get_ref() == 0 => {
+                    return Err(at(
+                        depth.span(),
+                        "server.max_chain_depth",
+                        "must be at least 1".into(),
+                    ));
+                }
+                Some(depth) => *depth.get_ref(),
+            },
             cache_dir: raw
                 .server
                 .cache_dir
@@ -223,11 +289,13 @@ impl Config {
                 }
             };
             let limits = resolve_limits(&plugin.limits, defaults, &format!("{key}.limits"), &at)?;
+            let grants = resolve_grants(plugin.grants, &format!("{key}.grants"), base, &at)?;
             plugins.push(PluginConfig {
                 name: name.get_ref().clone(),
                 component: base.join(plugin.component.get_ref()),
                 prefix,
                 limits,
+                grants,
                 line: line_of(text, name.span().start),
             });
         }
@@ -269,6 +337,63 @@ fn resolve_limits(
         ));
     }
     Ok(limits)
+}
+
+fn resolve_grants(
+    raw: RawGrants,
+    key: &str,
+    base: &Path,
+    at: &impl Fn(std::ops::Range<usize>, &str, String) -> ConfigError,
+) -> Result<PluginGrants, ConfigError> {
+    let mut grants = PluginGrants::default();
+    for pattern in raw.tools {
+        let valid = pattern
+            .get_ref()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-*?".contains(&b));
+        if pattern.get_ref().is_empty() || !valid {
+            return Err(at(
+                pattern.span(),
+                &format!("{key}.tools"),
+                format!(
+                    "`{}` is not a tool pattern: use tool names with `*` and `?` wildcards",
+                    pattern.get_ref()
+                ),
+            ));
+        }
+        grants.tools.push(pattern.into_inner());
+    }
+    for var in raw.env {
+        let valid = var
+            .get_ref()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if var.get_ref().is_empty() || !valid {
+            return Err(at(
+                var.span(),
+                &format!("{key}.env"),
+                format!("`{}` is not an environment variable name", var.get_ref()),
+            ));
+        }
+        grants.env.push(var.into_inner());
+    }
+    for (guest, dir) in raw.dirs {
+        let dir_key = format!("{key}.dirs.\"{}\"", guest.get_ref());
+        if !guest.get_ref().starts_with('/') || guest.get_ref().split('/').any(|part| part == "..")
+        {
+            return Err(at(
+                guest.span(),
+                &dir_key,
+                "the path inside the sandbox must be absolute, like \"/data\", without `..`".into(),
+            ));
+        }
+        grants.dirs.push(DirGrant {
+            guest: guest.into_inner(),
+            host: base.join(dir.path.get_ref()),
+            mode: dir.mode,
+        });
+    }
+    Ok(grants)
 }
 
 /// `[A-Za-z0-9_-]+`: what every MCP client accepts in a tool name.
@@ -357,6 +482,51 @@ mod tests {
             .expect_err("zero timeout")
             .to_string();
         assert!(err.contains("plugins.a.limits.timeout_ms"), "{err}");
+    }
+
+    #[test]
+    fn grants_parse_and_validate() {
+        let config = parse(
+            "[plugins.a]\ncomponent = \"a.wasm\"\n[plugins.a.grants]\ntools = [\"text_*\"]\nenv = [\"LANG\"]\ndirs = { \"/data\" = { path = \"d\", mode = \"rw\" }, \"/ro\" = { path = \"/abs\" } }\n",
+        )
+        .expect("valid");
+        let grants = &config.plugins[0].grants;
+        assert_eq!(grants.tools, ["text_*"]);
+        assert_eq!(grants.env, ["LANG"]);
+        assert_eq!(
+            grants.dirs,
+            [
+                DirGrant {
+                    guest: "/data".into(),
+                    host: "/etc/sb/d".into(),
+                    mode: DirMode::ReadWrite
+                },
+                DirGrant {
+                    guest: "/ro".into(),
+                    host: "/abs".into(),
+                    mode: DirMode::ReadOnly
+                },
+            ]
+        );
+        for (bad, key) in [
+            ("tools = [\"a b\"]", "plugins.a.grants.tools"),
+            ("env = [\"A=B\"]", "plugins.a.grants.env"),
+            (
+                "dirs = { \"rel\" = { path = \"d\" } }",
+                "plugins.a.grants.dirs",
+            ),
+        ] {
+            let err = parse(&format!(
+                "[plugins.a]\ncomponent = \"a.wasm\"\n[plugins.a.grants]\n{bad}\n"
+            ))
+            .expect_err(bad)
+            .to_string();
+            assert!(err.contains(":4:") && err.contains(key), "{err}");
+        }
+        let err = parse("[plugins.a]\ncomponent = \"a.wasm\"\ngrants = { dirs = { \"/d\" = { path = \"d\", mode = \"x\" } } }\n")
+            .expect_err("bad mode")
+            .to_string();
+        assert!(err.contains("line 3"), "{err}");
     }
 
     #[test]

@@ -103,11 +103,11 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(catalog: Catalog, grants: Grants) -> Arc<Self> {
+    pub fn new(catalog: Catalog, grants: Grants, max_depth: usize) -> Arc<Self> {
         Arc::new(Self {
             catalog,
             grants,
-            max_depth: DEFAULT_MAX_DEPTH,
+            max_depth,
         })
     }
 

@@ -13,6 +13,15 @@ use switchboard::dispatch::{Caller, ClientEvent, EventSink};
 use switchboard::server::http::HttpServer;
 use switchboard::{server, startup, telemetry};
 
+/// `println!` that ignores a closed stdout (`switchboard tools | head`)
+/// instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "switchboard",
@@ -127,15 +136,22 @@ async fn check(config: &Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("{}: ok", config.path.display());
-    println!("compile cache: {}", loaded.runtime.cache_dir().display());
-    println!();
-    println!(
+    out!("{}: ok", config.path.display());
+    for warning in &loaded.warnings {
+        out!("warning: {warning}");
+    }
+    out!("compile cache: {}", loaded.runtime.cache_dir().display());
+    out!();
+    out!(
         "{:<16} {:>5}  {:>10}  {:>9}  {:<6}  COMPONENT",
-        "PLUGIN", "TOOLS", "TIMEOUT", "MEMORY", "CACHE"
+        "PLUGIN",
+        "TOOLS",
+        "TIMEOUT",
+        "MEMORY",
+        "CACHE"
     );
     for plugin in &loaded.plugins {
-        println!(
+        out!(
             "{:<16} {:>5}  {:>8}ms  {:>6}MiB  {:<6}  {}",
             plugin.name,
             plugin.tools,
@@ -145,18 +161,18 @@ async fn check(config: &Config) -> ExitCode {
             plugin.component.display()
         );
     }
-    println!();
+    out!();
     print_tool_table(&loaded);
     ExitCode::SUCCESS
 }
 
 fn print_tool_table(loaded: &startup::Loaded) {
     let catalog = loaded.dispatcher.catalog();
-    println!("{:<32} {:<12} DESCRIPTION", "TOOL", "PROVIDER");
+    out!("{:<32} {:<12} DESCRIPTION", "TOOL", "PROVIDER");
     for entry in catalog.entries() {
         let description = entry.tool.description.as_deref().unwrap_or_default();
         let first_line = description.lines().next().unwrap_or_default();
-        println!(
+        out!(
             "{:<32} {:<12} {first_line}",
             entry.name(),
             entry.provider.name()
@@ -174,7 +190,7 @@ async fn tools(config: &Config, json: bool) -> anyhow::Result<()> {
             .iter()
             .map(|e| &e.tool)
             .collect();
-        println!("{}", serde_json::to_string_pretty(&tools)?);
+        out!("{}", serde_json::to_string_pretty(&tools)?);
     } else {
         print_tool_table(&loaded);
     }
@@ -226,7 +242,7 @@ async fn call(config: &Config, tool: &str, arguments: &str) -> anyhow::Result<Ex
     };
     match outcome {
         Ok(result) => {
-            println!("{}", serde_json::to_string_pretty(&result)?);
+            out!("{}", serde_json::to_string_pretty(&result)?);
             Ok(if result.is_error == Some(true) {
                 ExitCode::FAILURE
             } else {

@@ -25,6 +25,8 @@ pub struct Loaded {
     pub runtime: Arc<Runtime>,
     pub dispatcher: Arc<Dispatcher>,
     pub plugins: Vec<PluginReport>,
+    /// Problems that do not stop the host (e.g. a grant matching nothing).
+    pub warnings: Vec<String>,
 }
 
 /// Every problem found, so an admin fixes them all in one go.
@@ -98,6 +100,25 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
     if !errors.is_empty() {
         return Err(LoadErrors(errors));
     }
+    let mut grants = Grants::default();
+    let mut warnings = Vec::new();
+    for plugin in &config.plugins {
+        for pattern in &plugin.grants.tools {
+            if !catalog
+                .entries()
+                .iter()
+                .any(|e| glob_match::glob_match(pattern, e.name()))
+            {
+                let warning = format!(
+                    "plugin `{}`: grants.tools pattern `{pattern}` matches no tool",
+                    plugin.name
+                );
+                tracing::warn!("{warning}");
+                warnings.push(warning);
+            }
+        }
+        grants.allow_tools(&plugin.name, plugin.grants.tools.clone());
+    }
     tracing::info!(
         plugins = plugins.len(),
         tools = catalog.len(),
@@ -106,7 +127,8 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
     );
     Ok(Loaded {
         runtime,
-        dispatcher: Dispatcher::new(catalog, Grants::default()),
+        dispatcher: Dispatcher::new(catalog, grants, config.server.max_chain_depth),
         plugins,
+        warnings,
     })
 }

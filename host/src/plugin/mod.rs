@@ -7,6 +7,7 @@ mod cache;
 mod convert;
 pub mod inspect;
 mod output;
+mod sandbox;
 mod state;
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 use bindings::{ToolProvider, ToolProviderPre};
 pub use cache::CacheOutcome;
 use cache::CompileCache;
+use sandbox::Sandbox;
 use state::{Interruption, PluginState};
 
 use crate::config::{Limits, PluginConfig};
@@ -126,11 +128,13 @@ impl Runtime {
             ))
         })?;
         let pre = ToolProviderPre::new(pre).map_err(|e| fail(format!("{e:#}")))?;
+        let sandbox = Sandbox::from_grants(&plugin.grants, self.cache.dir()).map_err(fail)?;
         let provider = Arc::new(PluginProvider {
             name: plugin.name.clone(),
             engine: self.engine.clone(),
             pre,
             limits: plugin.limits,
+            sandbox,
         });
         let tools = provider
             .list_tools()
@@ -152,6 +156,7 @@ pub struct PluginProvider {
     engine: Engine,
     pre: ToolProviderPre<PluginState>,
     limits: Limits,
+    sandbox: Sandbox,
 }
 
 impl PluginProvider {
@@ -160,16 +165,23 @@ impl PluginProvider {
         scope: Option<CallScope>,
         deadline: Instant,
         cancel: CancellationToken,
-    ) -> Store<PluginState> {
+    ) -> Result<Store<PluginState>, ToolFailure> {
         let memory_bytes =
             usize::try_from(self.limits.memory_mb * 1024 * 1024).unwrap_or(usize::MAX);
         let state = PluginState::new(
             self.name.as_str().into(),
+            &self.sandbox,
             memory_bytes,
             scope,
             deadline,
             cancel,
-        );
+        )
+        .map_err(|problem| {
+            ToolFailure::new(
+                FailureKind::Failed,
+                format!("plugin `{}`: {problem}", self.name),
+            )
+        })?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| state.limiter());
         store.set_epoch_deadline(1);
@@ -185,13 +197,13 @@ impl PluginProvider {
             }
             Ok(UpdateDeadline::Yield(1))
         });
-        store
+        Ok(store)
     }
 
     /// Called once at load; the catalog is built from the answer.
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolFailure> {
         let deadline = Instant::now() + self.timeout();
-        let mut store = self.new_store(None, deadline, CancellationToken::new());
+        let mut store = self.new_store(None, deadline, CancellationToken::new())?;
         let run = async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             instance
@@ -274,7 +286,7 @@ impl Provider for PluginProvider {
             let deadline = scope.deadline;
             let cancel = scope.cancel.clone();
             let arguments = serde_json::Value::Object(arguments).to_string();
-            let mut store = self.new_store(Some(scope), deadline, cancel);
+            let mut store = self.new_store(Some(scope), deadline, cancel)?;
             let run = async {
                 let instance = self.pre.instantiate_async(&mut store).await?;
                 instance

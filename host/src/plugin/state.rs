@@ -10,11 +10,12 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{host, types as wit};
 use super::convert;
 use super::output::CapturedOutput;
+use super::sandbox::Sandbox;
 use crate::dispatch::{CallScope, Caller, ClientEvent};
 use crate::provider::{FailureKind, ToolFailure};
 
@@ -81,22 +82,20 @@ impl ResourceLimiter for MemoryLimiter {
 }
 
 impl PluginState {
-    /// A sandbox with no capability at all: no files, no environment, no
-    /// network, stdin empty, stdout/stderr captured.
+    /// A store's state: the plugin's granted sandbox, its memory cap, and
+    /// the call it serves.
     pub fn new(
         plugin: Arc<str>,
+        sandbox: &Sandbox,
         memory_bytes: usize,
         scope: Option<CallScope>,
         deadline: Instant,
         cancel: CancellationToken,
-    ) -> Self {
+    ) -> Result<Self, String> {
         let stdout = CapturedOutput::default();
         let stderr = CapturedOutput::default();
-        let wasi = WasiCtxBuilder::new()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .build();
-        Self {
+        let wasi = sandbox.wasi_ctx(stdout.clone(), stderr.clone())?;
+        Ok(Self {
             plugin,
             wasi,
             table: ResourceTable::new(),
@@ -116,7 +115,7 @@ impl PluginState {
             deadline,
             cancel,
             interrupted: None,
-        }
+        })
     }
 
     pub fn limiter(&mut self) -> &mut MemoryLimiter {
