@@ -16,6 +16,8 @@ pub const DEFAULT_CONFIG_FILE: &str = "switchboard.toml";
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7777";
 const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 const DEFAULT_MEMORY_MB: u64 = 64;
+const DEFAULT_MAX_RESULT_KB: u64 = 4096;
+const DEFAULT_MAX_CONCURRENT: u64 = 64;
 const DEFAULT_PAGE_SIZE: usize = 100;
 /// Names clients see stay within what every client accepts.
 pub const MAX_TOOL_NAME_LEN: usize = 64;
@@ -68,6 +70,8 @@ struct RawServer {
 struct RawLimits {
     timeout_ms: Option<Spanned<u64>>,
     memory_mb: Option<Spanned<u64>>,
+    max_result_kb: Option<Spanned<u64>>,
+    max_concurrent: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,6 +144,21 @@ pub struct ServerSettings {
 pub struct Limits {
     pub timeout_ms: u64,
     pub memory_mb: u64,
+    /// Largest result (content plus structured content) a call may return.
+    pub max_result_kb: u64,
+    /// Calls running at once; more wait (within their deadline) for a slot.
+    pub max_concurrent: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            memory_mb: DEFAULT_MEMORY_MB,
+            max_result_kb: DEFAULT_MAX_RESULT_KB,
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -253,15 +272,7 @@ impl Config {
                 .unwrap_or_else(default_cache_dir),
         };
 
-        let defaults = resolve_limits(
-            &raw.defaults,
-            Limits {
-                timeout_ms: DEFAULT_TIMEOUT_MS,
-                memory_mb: DEFAULT_MEMORY_MB,
-            },
-            "defaults",
-            &at,
-        )?;
+        let defaults = resolve_limits(&raw.defaults, Limits::default(), "defaults", &at)?;
 
         let mut plugins = Vec::with_capacity(raw.plugins.len());
         for (name, plugin) in raw.plugins {
@@ -326,6 +337,12 @@ fn resolve_limits(
     let limits = Limits {
         timeout_ms: positive(&raw.timeout_ms, "timeout_ms", fallback.timeout_ms)?,
         memory_mb: positive(&raw.memory_mb, "memory_mb", fallback.memory_mb)?,
+        max_result_kb: positive(&raw.max_result_kb, "max_result_kb", fallback.max_result_kb)?,
+        max_concurrent: positive(
+            &raw.max_concurrent,
+            "max_concurrent",
+            fallback.max_concurrent,
+        )?,
     };
     if let Some(v) = &raw.memory_mb
         && *v.get_ref() > 4096
@@ -432,13 +449,7 @@ mod tests {
         let plugin = &config.plugins[0];
         assert_eq!(plugin.prefix, "text");
         assert_eq!(plugin.component, Path::new("/etc/sb/p/text.wasm"));
-        assert_eq!(
-            plugin.limits,
-            Limits {
-                timeout_ms: DEFAULT_TIMEOUT_MS,
-                memory_mb: DEFAULT_MEMORY_MB
-            }
-        );
+        assert_eq!(plugin.limits, Limits::default());
     }
 
     #[test]
@@ -451,7 +462,8 @@ mod tests {
             config.plugins[0].limits,
             Limits {
                 timeout_ms: 500,
-                memory_mb: 128
+                memory_mb: 128,
+                ..Limits::default()
             }
         );
     }

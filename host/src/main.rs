@@ -143,23 +143,52 @@ async fn check(config: &Config) -> ExitCode {
     out!("compile cache: {}", loaded.runtime.cache_dir().display());
     out!();
     out!(
-        "{:<16} {:>5}  {:>10}  {:>9}  {:<6}  COMPONENT",
+        "{:<16} {:>5}  {:>9}  {:>7}  {:>9}  {:>5}  {:<6}  COMPONENT",
         "PLUGIN",
         "TOOLS",
         "TIMEOUT",
         "MEMORY",
+        "RESULT",
+        "CALLS",
         "CACHE"
     );
     for plugin in &loaded.plugins {
+        let limits = &plugin.limits;
         out!(
-            "{:<16} {:>5}  {:>8}ms  {:>6}MiB  {:<6}  {}",
+            "{:<16} {:>5}  {:>7}ms  {:>4}MiB  {:>6}KiB  {:>5}  {:<6}  {}",
             plugin.name,
             plugin.tools,
-            plugin.limits.timeout_ms,
-            plugin.limits.memory_mb,
+            limits.timeout_ms,
+            limits.memory_mb,
+            limits.max_result_kb,
+            limits.max_concurrent,
             format!("{:?}", plugin.cache).to_lowercase(),
             plugin.component.display()
         );
+    }
+    out!();
+    out!("GRANTS (anything not listed is denied)");
+    for plugin in &config.plugins {
+        let grants = &plugin.grants;
+        let mut granted = Vec::new();
+        if !grants.tools.is_empty() {
+            granted.push(format!("tools: {}", grants.tools.join(", ")));
+        }
+        if !grants.env.is_empty() {
+            granted.push(format!("env: {}", grants.env.join(", ")));
+        }
+        for dir in &grants.dirs {
+            granted.push(format!(
+                "dir {} -> {} ({:?})",
+                dir.guest,
+                dir.host.display(),
+                dir.mode
+            ));
+        }
+        if granted.is_empty() {
+            granted.push("nothing".into());
+        }
+        out!("{:<16} {}", plugin.name, granted.join("; "));
     }
     out!();
     print_tool_table(&loaded);

@@ -71,6 +71,27 @@ pub fn call_result(result: wit::CallResult) -> Result<CallToolResult, String> {
     Ok(out)
 }
 
+/// Bytes a result carries (text, binary data, structured JSON): what the
+/// `max_result_kb` limit measures.
+pub fn result_size(result: &wit::CallResult) -> usize {
+    let content: usize = result
+        .content
+        .iter()
+        .map(|block| match block {
+            wit::ContentBlock::Text(text) => text.len(),
+            wit::ContentBlock::Image(binary) | wit::ContentBlock::Audio(binary) => {
+                binary.data.len()
+            }
+            wit::ContentBlock::EmbeddedResource(resource) => match &resource.contents {
+                wit::ResourceContents::Text(text) => text.len(),
+                wit::ResourceContents::Blob(blob) => blob.len(),
+            },
+            wit::ContentBlock::ResourceLink(link) => link.uri.len(),
+        })
+        .sum();
+    content + result.structured_content.as_ref().map_or(0, String::len)
+}
+
 fn content_block(block: wit::ContentBlock) -> ContentBlock {
     match block {
         wit::ContentBlock::Text(text) => ContentBlock::text(text),

@@ -135,6 +135,11 @@ impl Runtime {
             pre,
             limits: plugin.limits,
             sandbox,
+            slots: tokio::sync::Semaphore::new(
+                usize::try_from(plugin.limits.max_concurrent)
+                    .unwrap_or(usize::MAX)
+                    .min(tokio::sync::Semaphore::MAX_PERMITS),
+            ),
         });
         let tools = provider
             .list_tools()
@@ -157,6 +162,8 @@ pub struct PluginProvider {
     pre: ToolProviderPre<PluginState>,
     limits: Limits,
     sandbox: Sandbox,
+    /// One permit per call allowed to run at once (`max_concurrent`).
+    slots: tokio::sync::Semaphore,
 }
 
 impl PluginProvider {
@@ -285,6 +292,18 @@ impl Provider for PluginProvider {
         Box::pin(async move {
             let deadline = scope.deadline;
             let cancel = scope.cancel.clone();
+            let _slot = match tokio::time::timeout_at(deadline.into(), self.slots.acquire()).await {
+                Ok(Ok(permit)) => permit,
+                _ => {
+                    return Err(ToolFailure::new(
+                        FailureKind::Timeout,
+                        format!(
+                            "plugin `{}` is busy: {} calls were already running and none finished before `{tool}`'s deadline",
+                            self.name, self.limits.max_concurrent
+                        ),
+                    ));
+                }
+            };
             let arguments = serde_json::Value::Object(arguments).to_string();
             let mut store = self.new_store(Some(scope), deadline, cancel)?;
             let run = async {
@@ -304,15 +323,30 @@ impl Provider for PluginProvider {
                 }
                 Ok(Err(error)) => Err(self.crash(&store, tool, error)),
                 Ok(Ok(Err(error))) => Err(convert::failure(error)),
-                Ok(Ok(Ok(result))) => convert::call_result(result).map_err(|problem| {
-                    ToolFailure::new(
-                        FailureKind::Failed,
-                        format!(
-                            "plugin `{}` returned a bad result from `{tool}`: {problem}",
-                            self.name
-                        ),
-                    )
-                }),
+                Ok(Ok(Ok(result))) => {
+                    let size = convert::result_size(&result);
+                    let limit = self.limits.max_result_kb.saturating_mul(1024);
+                    if size as u64 > limit {
+                        return Err(ToolFailure::new(
+                            FailureKind::Failed,
+                            format!(
+                                "plugin `{}` returned {} KiB from `{tool}`, over its limit of {} KiB (limits.max_result_kb)",
+                                self.name,
+                                size / 1024,
+                                self.limits.max_result_kb
+                            ),
+                        ));
+                    }
+                    convert::call_result(result).map_err(|problem| {
+                        ToolFailure::new(
+                            FailureKind::Failed,
+                            format!(
+                                "plugin `{}` returned a bad result from `{tool}`: {problem}",
+                                self.name
+                            ),
+                        )
+                    })
+                }
             }
         })
     }
