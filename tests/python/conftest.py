@@ -1,0 +1,156 @@
+"""Fixtures for driving the real `switchboard` binary with the Python `mcp` SDK.
+
+Nothing is built here: `run.sh` builds the host and the fixture plugins and
+exports
+
+    SWITCHBOARD_BIN        path to the `switchboard` binary
+    SWITCHBOARD_WASM_DIR   folder holding testkit_fixture.wasm
+
+Without them every test run stops at once with a message saying so; nothing
+is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from mcp import StdioServerParameters
+
+ENV_BIN = "SWITCHBOARD_BIN"
+ENV_WASM_DIR = "SWITCHBOARD_WASM_DIR"
+TESTKIT = "testkit_fixture.wasm"
+LISTENING = re.compile(r"^switchboard: listening on (http://\S+/mcp)\s*$")
+STARTUP_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    bin: Path
+    wasm_dir: Path
+
+
+def _artifacts() -> Artifacts:
+    problems = []
+    bin_path = os.environ.get(ENV_BIN)
+    wasm_dir = os.environ.get(ENV_WASM_DIR)
+    if not bin_path:
+        problems.append(f"{ENV_BIN} is not set (path to the switchboard binary)")
+    elif not os.access(bin_path, os.X_OK):
+        problems.append(f"{ENV_BIN}={bin_path} is not an executable file")
+    if not wasm_dir:
+        problems.append(f"{ENV_WASM_DIR} is not set (folder holding {TESTKIT})")
+    elif not (Path(wasm_dir) / TESTKIT).is_file():
+        problems.append(f"{ENV_WASM_DIR}={wasm_dir} holds no {TESTKIT}")
+    if problems:
+        raise pytest.UsageError(
+            "switchboard Python tests need a built host and fixtures:\n  - "
+            + "\n  - ".join(problems)
+            + "\nRun tests/python/run.sh, which builds them and sets both variables."
+        )
+    return Artifacts(Path(bin_path).resolve(), Path(wasm_dir).resolve())
+
+
+_ARTIFACTS = pytest.StashKey[Artifacts]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Fail the whole run up front (exit status 4) rather than once per test.
+    config.stash[_ARTIFACTS] = _artifacts()
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def artifacts(pytestconfig: pytest.Config) -> Artifacts:
+    return pytestconfig.stash[_ARTIFACTS]
+
+
+@pytest.fixture(scope="session")
+def config_file(artifacts: Artifacts, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An admin config serving the testkit fixture as `kit_*`."""
+    root = tmp_path_factory.mktemp("switchboard")
+    config = root / "switchboard.toml"
+    config.write_text(
+        "[server]\n"
+        f'cache_dir = "{root / "cache"}"\n'
+        "\n"
+        "[plugins.kit]\n"
+        f'component = "{artifacts.wasm_dir / TESTKIT}"\n'
+        "limits = { timeout_ms = 2000 }\n"
+    )
+    return config
+
+
+@dataclass
+class HttpHost:
+    url: str
+    process: subprocess.Popen[str]
+    stderr_lines: list[str]
+
+
+@pytest.fixture(scope="session")
+def http_host(artifacts: Artifacts, config_file: Path) -> Iterator[HttpHost]:
+    """`switchboard serve --http 127.0.0.1:0`, shared by the session's HTTP tests."""
+    process = subprocess.Popen(
+        [str(artifacts.bin), "serve", "-c", str(config_file), "--http", "127.0.0.1:0"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    found = threading.Event()
+    url: list[str] = []
+
+    def drain() -> None:
+        # Keep reading so the host never blocks on a full stderr pipe.
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line.rstrip("\n"))
+            if not found.is_set() and (m := LISTENING.match(line)):
+                url.append(m.group(1))
+                found.set()
+        found.set()  # EOF: the host exited
+
+    threading.Thread(target=drain, name="switchboard-stderr", daemon=True).start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not found.wait(0.1) and time.monotonic() < deadline:
+        pass
+    host = HttpHost(url[0] if url else "", process, lines)
+    try:
+        if not url:
+            log = "\n".join(lines[-40:])
+            state = f"exited with {process.poll()}" if process.poll() is not None else "still running"
+            pytest.fail(f"switchboard did not report its HTTP address ({state}); stderr:\n{log}", pytrace=False)
+        yield host
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    # A host that crashed mid-session shows up here, not as a hang.
+    assert process.returncode in (0, -15), f"switchboard exited with {process.returncode}:\n" + "\n".join(lines[-40:])
+
+
+@pytest.fixture(scope="session")
+def stdio_params(artifacts: Artifacts, config_file: Path) -> StdioServerParameters:
+    """Launches `switchboard serve --stdio` per client (the SDK owns the child process)."""
+    return StdioServerParameters(
+        command=str(artifacts.bin),
+        args=["serve", "--stdio", "-c", str(config_file)],
+        # Audit lines at INFO would flood the captured stderr; warnings still show.
+        env={**os.environ, "RUST_LOG": "warn"},
+    )
