@@ -94,6 +94,8 @@ struct RawGrants {
     env: Vec<Spanned<String>>,
     #[serde(default)]
     dirs: BTreeMap<Spanned<String>, RawDirGrant>,
+    #[serde(default)]
+    http: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,6 +186,60 @@ pub struct PluginGrants {
     pub env: Vec<String>,
     /// Folders it sees, guest path -> host folder.
     pub dirs: Vec<DirGrant>,
+    /// Outbound HTTP destinations (scheme + host + port).
+    pub http: Vec<HttpGrant>,
+}
+
+/// One allowed outbound HTTP destination, e.g. `https://api.example.com`,
+/// `https://*.example.com`, `http://127.0.0.1:8080`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpGrant {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// Lowercase host; `*.example.com` matches any subdomain.
+    pub host: String,
+    pub port: u16,
+}
+
+impl HttpGrant {
+    /// Parses `scheme://host[:port]` (no path, no credentials).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or_else(|| format!("`{text}` needs a scheme, like https://api.example.com"))?;
+        let port_default = match scheme {
+            "https" => 443,
+            "http" => 80,
+            other => return Err(format!("`{text}`: scheme `{other}` is not http or https")),
+        };
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.is_empty() || authority.contains(['/', '@', '?', '#']) {
+            return Err(format!(
+                "`{text}` must be only scheme://host[:port], without path or credentials"
+            ));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+                let port = port
+                    .parse::<u16>()
+                    .map_err(|_| format!("`{text}`: `{port}` is not a port"))?;
+                (host, port)
+            }
+            _ => (authority, port_default),
+        };
+        let host = host.to_ascii_lowercase();
+        let bare = host.strip_prefix("*.").unwrap_or(&host);
+        if bare.is_empty() || bare.contains('*') {
+            return Err(format!(
+                "`{text}`: a wildcard may only open the host, as in https://*.example.com"
+            ));
+        }
+        Ok(Self {
+            scheme: scheme.to_owned(),
+            host,
+            port,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -394,6 +450,11 @@ fn resolve_grants(
         }
         grants.env.push(var.into_inner());
     }
+    for grant in raw.http {
+        let parsed = HttpGrant::parse(grant.get_ref())
+            .map_err(|problem| at(grant.span(), &format!("{key}.http"), problem))?;
+        grants.http.push(parsed);
+    }
     for (guest, dir) in raw.dirs {
         let dir_key = format!("{key}.dirs.\"{}\"", guest.get_ref());
         if !guest.get_ref().starts_with('/') || guest.get_ref().split('/').any(|part| part == "..")
@@ -539,6 +600,35 @@ mod tests {
             .expect_err("bad mode")
             .to_string();
         assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn http_grants_parse() {
+        let grant = |s: &str| HttpGrant::parse(s);
+        assert_eq!(
+            grant("https://API.example.com").expect("ok"),
+            HttpGrant {
+                scheme: "https".into(),
+                host: "api.example.com".into(),
+                port: 443
+            }
+        );
+        assert_eq!(grant("http://127.0.0.1:8080/").expect("ok").port, 8080);
+        assert_eq!(
+            grant("https://*.example.com").expect("ok").host,
+            "*.example.com"
+        );
+        assert_eq!(grant("http://[::1]:9000").expect("ok").host, "[::1]");
+        for bad in [
+            "example.com",
+            "ftp://x",
+            "https://x/path",
+            "https://u@x",
+            "https://a.*.com",
+            "https://x:99999",
+        ] {
+            assert!(grant(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod bindings;
 mod cache;
 mod convert;
+mod http_gate;
 pub mod inspect;
 mod output;
 mod sandbox;
@@ -62,6 +63,7 @@ impl Runtime {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         ToolProvider::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));

@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::output::CapturedOutput;
-use crate::config::{DirGrant, DirMode, PluginGrants};
+use crate::config::{DirGrant, DirMode, HttpGrant, PluginGrants};
+use std::sync::Arc;
 
 #[derive(Debug, Default, Clone)]
 pub struct Sandbox {
     /// Granted variables with the values they had when the host started.
     env: Vec<(String, String)>,
     dirs: Vec<(PathBuf, String, FsPerms)>,
+    http: Arc<[HttpGrant]>,
 }
 
 impl Sandbox {
@@ -58,7 +60,15 @@ impl Sandbox {
             };
             dirs.push((resolved, guest.clone(), perms));
         }
-        Ok(Self { env, dirs })
+        Ok(Self {
+            env,
+            dirs,
+            http: grants.http.clone().into(),
+        })
+    }
+
+    pub fn http_grants(&self) -> Arc<[HttpGrant]> {
+        self.http.clone()
     }
 
     /// A WASI context holding exactly these grants.

@@ -14,10 +14,12 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{host, types as wit};
 use super::convert;
+use super::http_gate::HttpGate;
 use super::output::CapturedOutput;
 use super::sandbox::Sandbox;
 use crate::dispatch::{CallScope, Caller, ClientEvent};
 use crate::provider::{FailureKind, ToolFailure};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// Why the host stopped a running plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,8 @@ pub enum Interruption {
 pub struct PluginState {
     plugin: Arc<str>,
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    http_gate: HttpGate,
     table: ResourceTable,
     limits: MemoryLimiter,
     pub stdout: CapturedOutput,
@@ -96,8 +100,10 @@ impl PluginState {
         let stderr = CapturedOutput::default();
         let wasi = sandbox.wasi_ctx(stdout.clone(), stderr.clone())?;
         Ok(Self {
+            http_gate: HttpGate::new(plugin.clone(), sandbox.http_grants()),
             plugin,
             wasi,
+            http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             limits: MemoryLimiter {
                 inner: StoreLimitsBuilder::new()
@@ -132,6 +138,16 @@ impl WasiView for PluginState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for PluginState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.http_gate,
+            table: &mut self.table,
+            ctx: &mut self.http,
         }
     }
 }
