@@ -144,21 +144,17 @@ impl Dispatcher {
         let started = Instant::now();
         let outcome = self.run(caller, name, arguments, scope).await;
         let elapsed_us = started.elapsed().as_micros() as u64;
-        match &outcome {
-            Ok(result) if result.is_error == Some(true) => {
-                tracing::info!(target: "switchboard::audit", %caller, tool = name, outcome = "tool-error", elapsed_us)
-            }
-            Ok(_) => {
-                tracing::info!(target: "switchboard::audit", %caller, tool = name, outcome = "ok", elapsed_us)
-            }
-            Err(failure) if failure.kind == FailureKind::Denied => tracing::warn!(
-                target: "switchboard::audit", %caller, tool = name, outcome = failure.kind.as_str(), elapsed_us,
-                reason = %failure.message
-            ),
-            Err(failure) => tracing::info!(
-                target: "switchboard::audit", %caller, tool = name, outcome = failure.kind.as_str(), elapsed_us,
-                reason = %failure.message
-            ),
+        let callee = self.catalog.get(name).map_or("-", |e| e.provider.name());
+        let (kind, reason) = match &outcome {
+            Ok(result) if result.is_error == Some(true) => ("tool-error", ""),
+            Ok(_) => ("ok", ""),
+            Err(failure) => (failure.kind.as_str(), failure.message.as_str()),
+        };
+        // One audit line per call; denials stand out at warn level.
+        if kind == FailureKind::Denied.as_str() {
+            tracing::warn!(target: "switchboard::audit", %caller, callee, tool = name, outcome = kind, elapsed_us, reason);
+        } else {
+            tracing::info!(target: "switchboard::audit", %caller, callee, tool = name, outcome = kind, elapsed_us, reason);
         }
         outcome
     }
