@@ -118,11 +118,27 @@ async fn serve(config: &Config, stdio: bool, http: Option<SocketAddr>) -> anyhow
     let bound = server.local_addr()?;
     tracing::info!("serving MCP at http://{bound}/mcp");
     eprintln!("switchboard: listening on http://{bound}/mcp");
-    server
-        .serve(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    server.serve(shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C or SIGTERM (how service managers stop the host).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
 }
 
 async fn check(config: &Config) -> ExitCode {
