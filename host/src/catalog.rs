@@ -77,7 +77,7 @@ pub struct ProviderTools {
 /// Why a catalog could not be built. Each names the provider and tool.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogError {
-    #[error("plugin `{provider}`: tool name `{tool}` is invalid: {reason}")]
+    #[error("tool name `{tool}` is invalid: {reason}")]
     InvalidName {
         provider: String,
         tool: String,
@@ -91,13 +91,24 @@ pub enum CatalogError {
         first: String,
         second: String,
     },
-    #[error("plugin `{provider}`, tool `{tool}`: invalid {which} schema: {message}")]
+    #[error("tool `{tool}`: invalid {which} schema: {message}")]
     InvalidSchema {
         provider: String,
         tool: String,
         which: &'static str,
         message: String,
     },
+}
+
+impl CatalogError {
+    /// The one provider at fault, if the error is about a single provider.
+    pub fn provider(&self) -> Option<&str> {
+        match self {
+            CatalogError::InvalidName { provider, .. }
+            | CatalogError::InvalidSchema { provider, .. } => Some(provider),
+            CatalogError::Collision { .. } => None,
+        }
+    }
 }
 
 /// All tools, in a fixed order (by name) so pagination is deterministic.

@@ -93,6 +93,42 @@ pub struct CallScope {
     pub dispatcher: Arc<Dispatcher>,
 }
 
+/// The audit line of one call. Written when the call ends, or, if its
+/// future is dropped first (its caller was cancelled or went away), as
+/// `cancelled` then: every call leaves exactly one line.
+struct AuditLine<'a> {
+    caller: &'a Caller,
+    callee: &'a str,
+    tool: &'a str,
+    started: Instant,
+    finished: bool,
+}
+
+impl AuditLine<'_> {
+    fn record(&mut self, outcome: &str, reason: &str) {
+        self.finished = true;
+        let (caller, callee, tool) = (self.caller, self.callee, self.tool);
+        let elapsed_us = self.started.elapsed().as_micros() as u64;
+        // Denials stand out at warn level.
+        if outcome == FailureKind::Denied.as_str() {
+            tracing::warn!(target: "switchboard::audit", %caller, callee, tool, outcome, elapsed_us, reason);
+        } else {
+            tracing::info!(target: "switchboard::audit", %caller, callee, tool, outcome, elapsed_us, reason);
+        }
+    }
+}
+
+impl Drop for AuditLine<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.record(
+                FailureKind::Cancelled.as_str(),
+                "abandoned: the caller stopped waiting",
+            );
+        }
+    }
+}
+
 /// Longest chain of plugin-to-tool calls.
 pub const DEFAULT_MAX_DEPTH: usize = 8;
 
@@ -141,21 +177,20 @@ impl Dispatcher {
         arguments: Option<JsonObject>,
         scope: CallScope,
     ) -> Result<CallToolResult, ToolFailure> {
-        let started = Instant::now();
+        let mut audit = AuditLine {
+            caller,
+            callee: self.catalog.get(name).map_or("-", |e| e.provider.name()),
+            tool: name,
+            started: Instant::now(),
+            finished: false,
+        };
         let outcome = self.run(caller, name, arguments, scope).await;
-        let elapsed_us = started.elapsed().as_micros() as u64;
-        let callee = self.catalog.get(name).map_or("-", |e| e.provider.name());
         let (kind, reason) = match &outcome {
             Ok(result) if result.is_error == Some(true) => ("tool-error", ""),
             Ok(_) => ("ok", ""),
             Err(failure) => (failure.kind.as_str(), failure.message.as_str()),
         };
-        // One audit line per call; denials stand out at warn level.
-        if kind == FailureKind::Denied.as_str() {
-            tracing::warn!(target: "switchboard::audit", %caller, callee, tool = name, outcome = kind, elapsed_us, reason);
-        } else {
-            tracing::info!(target: "switchboard::audit", %caller, callee, tool = name, outcome = kind, elapsed_us, reason);
-        }
+        audit.record(kind, reason);
         outcome
     }
 

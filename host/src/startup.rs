@@ -93,7 +93,19 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
     let catalog = match Catalog::build(groups) {
         Ok(catalog) => catalog,
         Err(problems) => {
-            errors.extend(problems.into_iter().map(|p| p.to_string()));
+            errors.extend(problems.into_iter().map(|problem| {
+                let plugin = problem
+                    .provider()
+                    .and_then(|name| config.plugins.iter().find(|p| p.name == name));
+                match plugin {
+                    Some(plugin) => format!(
+                        "plugin `{}` ({}): {problem}",
+                        plugin.name,
+                        plugin.component.display()
+                    ),
+                    None => problem.to_string(),
+                }
+            }));
             Catalog::default()
         }
     };

@@ -1,0 +1,170 @@
+//! The things under test, built once per test binary: the `switchboard`
+//! binary (same profile as the tests) and the fixture plugins (release,
+//! `wasm32-wasip2`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The fixture plugins in `tests/fixtures/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fixture {
+    /// One tool per behaviour under test (echo, add, progress, log, spin, ...).
+    Testkit,
+    Conformance,
+    /// Declares a tool whose input schema is invalid.
+    BadSchema,
+    /// Targets `switchboard:plugin@9.0.0`.
+    FutureVersion,
+    /// A component of another world altogether.
+    OtherWorld,
+}
+
+impl Fixture {
+    pub const ALL: [Fixture; 5] = [
+        Fixture::Testkit,
+        Fixture::Conformance,
+        Fixture::BadSchema,
+        Fixture::FutureVersion,
+        Fixture::OtherWorld,
+    ];
+
+    pub fn package(self) -> &'static str {
+        match self {
+            Fixture::Testkit => "testkit-fixture",
+            Fixture::Conformance => "conformance-fixture",
+            Fixture::BadSchema => "bad-schema-fixture",
+            Fixture::FutureVersion => "future-version-fixture",
+            Fixture::OtherWorld => "other-world-fixture",
+        }
+    }
+
+    /// The built `.wasm` component.
+    pub fn path(self) -> PathBuf {
+        artifacts()
+            .wasm_dir
+            .join(format!("{}.wasm", self.package().replace('-', "_")))
+    }
+}
+
+/// Set to a `switchboard` binary to test that one instead of building it.
+pub const HOST_OVERRIDE: &str = "SWITCHBOARD_E2E_BIN";
+
+struct Artifacts {
+    host: PathBuf,
+    wasm_dir: PathBuf,
+}
+
+/// The workspace root (where `cargo build` runs).
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits inside the workspace")
+}
+
+/// The `switchboard` binary under test.
+pub fn host_binary() -> &'static Path {
+    &artifacts().host
+}
+
+fn artifacts() -> &'static Artifacts {
+    static ARTIFACTS: OnceLock<Artifacts> = OnceLock::new();
+    ARTIFACTS.get_or_init(|| {
+        build().unwrap_or_else(|e| panic!("cannot build what the tests run: {e:#}"))
+    })
+}
+
+/// `<target>/<profile>` of the running test executable, which is
+/// `<target>/<profile>/deps/<name>` (so this honours CARGO_TARGET_DIR).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    exe.parent()
+        .and_then(Path::parent)
+        .unwrap_or_else(|| panic!("unexpected test executable path {}", exe.display()))
+        .to_owned()
+}
+
+/// Cargo's target folder.
+pub fn target_dir() -> PathBuf {
+    profile_dir()
+        .parent()
+        .expect("the profile dir sits in the target dir")
+        .to_owned()
+}
+
+fn build() -> anyhow::Result<Artifacts> {
+    let profile_dir = profile_dir();
+    let target_dir = &target_dir();
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| anyhow::anyhow!("unexpected profile dir {}", profile_dir.display()))?;
+    let host = match std::env::var_os(HOST_OVERRIDE) {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let mut host_args = vec!["-p".to_string(), "switchboard".to_string()];
+            match profile {
+                "debug" => {}
+                "release" => host_args.push("--release".into()),
+                other => host_args.extend(["--profile".into(), other.into()]),
+            }
+            cargo_build(target_dir, &host_args)?;
+            profile_dir.join(format!("switchboard{}", std::env::consts::EXE_SUFFIX))
+        }
+    };
+    anyhow::ensure!(
+        host.is_file(),
+        "the host binary {} is missing",
+        host.display()
+    );
+
+    let mut fixture_args: Vec<String> = ["--target", "wasm32-wasip2", "--release"]
+        .map(String::from)
+        .to_vec();
+    for fixture in Fixture::ALL {
+        fixture_args.extend(["-p".to_string(), fixture.package().to_string()]);
+    }
+    cargo_build(target_dir, &fixture_args).map_err(|e| {
+        if !wasm_target_installed() {
+            anyhow::anyhow!(
+                "the wasm32-wasip2 target is missing: run `rustup target add wasm32-wasip2` ({e:#})"
+            )
+        } else {
+            e
+        }
+    })?;
+
+    Ok(Artifacts {
+        host,
+        wasm_dir: target_dir.join("wasm32-wasip2").join("release"),
+    })
+}
+
+fn cargo_build(target_dir: &Path, args: &[String]) -> anyhow::Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(&cargo)
+        .arg("build")
+        .args(args)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(workspace_root())
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "`cargo build {}` failed:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}
+
+fn wasm_target_installed() -> bool {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    Command::new(rustc)
+        .args(["--print", "target-libdir", "--target", "wasm32-wasip2"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .is_some_and(|dir| dir.is_dir())
+}

@@ -1,0 +1,22 @@
+//! Harness for Switchboard's end-to-end tests: builds the real `switchboard`
+//! binary and the fixture plugins once, writes admin configs, runs hosts
+//! (stdio or HTTP, killed on drop, stderr captured) and connects real rmcp
+//! clients in either protocol era, recording every message they exchange.
+//!
+//! The tests themselves are in `tests/e2e/`; run them with
+//! `cargo test -p switchboard-e2e` (needs `rustup target add wasm32-wasip2`).
+//! Set `SWITCHBOARD_E2E_BIN=/path/to/switchboard` to test a given binary
+//! instead of building one.
+
+pub mod artifacts;
+pub mod client;
+pub mod config;
+pub mod host;
+
+pub use artifacts::Fixture;
+pub use client::{
+    Call, Era, Link, McpClient, Session, assert_tool_error, connect, connect_http, log_level_meta,
+    text,
+};
+pub use config::{ConfigBuilder, ConfigFile};
+pub use host::{CliOutput, Host, PATIENCE, cli_command, run_cli};

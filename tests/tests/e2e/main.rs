@@ -1,0 +1,46 @@
+//! End-to-end tests: the real `switchboard` binary, the real fixture
+//! plugins, real rmcp clients. One test binary, so the host and the fixtures
+//! are built once (see `switchboard_e2e::artifacts`).
+
+// MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
+// protocol eras the host serves.
+#![allow(deprecated)]
+
+mod cli;
+mod http;
+mod malformed;
+mod mcp;
+
+/// Runs each scenario `async fn(Link, Era)` of module `$scenarios` over
+/// stdio and HTTP, each in both protocol eras: one test per combination,
+/// named `<link>_<era>::<scenario>`.
+macro_rules! each_link_and_era {
+    ($scenarios:ident: $($scenario:ident),+ $(,)?) => {
+        each_link_and_era!(@one $scenarios, stdio_legacy, Stdio, Legacy, $($scenario),+);
+        each_link_and_era!(@one $scenarios, stdio_modern, Stdio, Modern, $($scenario),+);
+        each_link_and_era!(@one $scenarios, http_legacy, Http, Legacy, $($scenario),+);
+        each_link_and_era!(@one $scenarios, http_modern, Http, Modern, $($scenario),+);
+    };
+    (@one $scenarios:ident, $module:ident, $link:ident, $era:ident, $($scenario:ident),+) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$scenarios::$scenario(switchboard_e2e::Link::$link, switchboard_e2e::Era::$era).await;
+                }
+            )+
+        }
+    };
+}
+
+each_link_and_era!(mcp:
+    lists_tools_in_pages,
+    echo,
+    structured_output,
+    progress,
+    logging,
+    cancellation_stops_the_plugin,
+    chaining_respects_grants,
+    cancellation_reaches_chained_calls,
+    tool_failures_are_results_and_the_host_keeps_serving,
+);
