@@ -290,3 +290,34 @@ fn tools_survives_a_closed_stdout() {
         output.status
     );
 }
+
+/// `check` reports limits and grants per plugin, and warns about a
+/// `grants.tools` pattern that matches no tool (a typo an admin would miss).
+#[test]
+fn check_reports_limits_grants_and_dead_patterns() {
+    let config = ConfigBuilder::new()
+        .server("max_chain_depth = 4")
+        .plugin(
+            "kit",
+            Fixture::Testkit.path(),
+            "limits = { timeout_ms = 1234, memory_mb = 48, max_result_kb = 77, max_concurrent = 5 }\n\
+             grants.tools = [\"kit2_echo\", \"nosuch_*\"]\n\
+             grants.env = [\"LANG\"]",
+        )
+        .plugin("kit2", Fixture::Testkit.path(), "")
+        .write();
+    let check = run_cli(&config, &["check"]);
+    check.assert_success();
+    let stdout = &check.stdout;
+    assert_line(
+        stdout,
+        &["warning", "plugin `kit`", "`nosuch_*`", "matches no tool"],
+    );
+    assert!(
+        !stdout.contains("`kit2_echo` matches no tool"),
+        "a matching pattern was reported as dead:\n{stdout}"
+    );
+    assert_line(stdout, &["kit ", "1234ms", "48MiB", "77KiB", " 5 "]);
+    assert_line(stdout, &["kit ", "tools: kit2_echo, nosuch_*", "env: LANG"]);
+    assert_line(stdout, &["kit2 ", "nothing"]);
+}
