@@ -6,6 +6,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -87,8 +88,12 @@ impl CompileCache {
 
     fn store(&self, path: &Path, compiled: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        // Write then rename, so a concurrent start never reads half a file.
-        let temp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Write then rename, so a concurrent start never reads half a file;
+        // the temporary name is unique per write (identical components may
+        // be compiled at the same time, in this process or another).
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let unique = WRITES.fetch_add(1, Ordering::Relaxed);
+        let temp = path.with_extension(format!("tmp{}-{unique}", std::process::id()));
         std::fs::write(&temp, compiled)?;
         std::fs::rename(&temp, path)
     }

@@ -1,0 +1,869 @@
+//! Switchboard's benchmark harness (issue 5). One command:
+//!
+//! ```text
+//! cargo run --release -p switchboard-bench -- [--quick] [--no-build]
+//! ```
+//!
+//! It builds the host (`cargo build --release -p switchboard`) and the
+//! testkit fixture plugin (wasm32-wasip2), then measures, in one run, the
+//! host against a native rmcp 3.9 server (this binary, `native-echo`) with
+//! the same rmcp client, and the Wasm call path against a bare wasmtime
+//! harness. Figures go to stdout; BENCHMARKS.md records the latest run.
+
+mod native;
+mod procs;
+mod stats;
+mod wasm;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use rmcp::model::JsonObject;
+use tokio_util::sync::CancellationToken;
+
+use procs::{Client, HttpServer, StdioServer};
+use stats::{Samples, fmt, header, ratio, row};
+use switchboard::dispatch::{Caller, Dispatcher, EventSink};
+
+/// How much of everything to do.
+#[derive(Clone, Copy)]
+struct Sizes {
+    /// Alternating rounds of latency batches (host, baseline, host, ...), so
+    /// drift on a shared machine hits both sides alike.
+    rounds: usize,
+    /// End-to-end calls per server per round.
+    batch: usize,
+    /// In-process calls per strategy per round.
+    inproc: usize,
+    /// Seconds of each throughput level.
+    throughput: Duration,
+    cold_starts: usize,
+    warm_starts: usize,
+    load: Duration,
+}
+
+const DEFAULT: Sizes = Sizes {
+    rounds: 5,
+    batch: 400,
+    inproc: 2_000,
+    throughput: Duration::from_secs(3),
+    cold_starts: 3,
+    warm_starts: 5,
+    load: Duration::from_secs(3),
+};
+
+const QUICK: Sizes = Sizes {
+    rounds: 2,
+    batch: 100,
+    inproc: 300,
+    throughput: Duration::from_millis(700),
+    cold_starts: 1,
+    warm_starts: 2,
+    load: Duration::from_secs(1),
+};
+
+/// Plugins in the start-up and memory figures.
+const MANY: usize = 50;
+
+const USAGE: &str = "\
+usage: cargo run --release -p switchboard-bench -- [--quick] [--no-build]
+  --quick      a ~30 s smoke run (fewer iterations; figures are noisier)
+  --no-build   do not run cargo; use target/release/switchboard and
+               target/wasm32-wasip2/release/testkit_fixture.wasm as they are
+internal:
+  native-echo --stdio | --http ADDR   the native rmcp baseline server";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = match args.first().map(String::as_str) {
+        Some("native-echo") => runtime.block_on(native_echo(&args[1..])),
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            let mut sizes = DEFAULT;
+            let mut build = true;
+            let mut bad = None;
+            for arg in &args {
+                match arg.as_str() {
+                    "--quick" => sizes = QUICK,
+                    "--no-build" => build = false,
+                    other => bad = Some(other.to_owned()),
+                }
+            }
+            match bad {
+                Some(arg) => Err(anyhow::anyhow!("unknown argument `{arg}`\n{USAGE}")),
+                None => runtime.block_on(bench(sizes, build)),
+            }
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn native_echo(args: &[String]) -> anyhow::Result<()> {
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["--stdio"] => native::serve_stdio().await,
+        ["--http", addr] => {
+            let addr: SocketAddr = addr.parse().context("--http wants ADDR:PORT")?;
+            native::serve_http(addr).await
+        }
+        _ => bail!("usage: native-echo --stdio | --http ADDR"),
+    }
+}
+
+/// Where things are.
+struct Paths {
+    root: PathBuf,
+    host: PathBuf,
+    testkit: PathBuf,
+    me: PathBuf,
+    work: tempfile::TempDir,
+}
+
+impl Paths {
+    fn find() -> anyhow::Result<Self> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .context("the bench crate sits in the workspace")?
+            .to_owned();
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        Ok(Self {
+            host: target.join("release/switchboard"),
+            testkit: target.join("wasm32-wasip2/release/testkit_fixture.wasm"),
+            me: std::env::current_exe()?,
+            work: tempfile::Builder::new()
+                .prefix("switchboard-bench-")
+                .tempdir()?,
+            root,
+        })
+    }
+
+    /// Writes a config loading `names` (each the testkit fixture) with its
+    /// own cache folder; `a` may call `b_echo` when both are present.
+    fn config(&self, file: &str, names: &[String], cache: &Path) -> anyhow::Result<PathBuf> {
+        let mut text = format!("[server]\ncache_dir = {:?}\n", cache.display().to_string());
+        for name in names {
+            text.push_str(&format!(
+                "\n[plugins.{name}]\ncomponent = {:?}\n",
+                self.testkit.display().to_string()
+            ));
+            if name == "a" && names.iter().any(|n| n == "b") {
+                text.push_str("[plugins.a.grants]\ntools = [\"b_echo\"]\n");
+            }
+        }
+        let path = self.work.path().join(file);
+        std::fs::write(&path, text)?;
+        Ok(path)
+    }
+}
+
+fn cargo(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("bench: cargo {}", args.join(" "));
+    let mut command = std::process::Command::new(&cargo);
+    command.args(args).current_dir(root);
+    // `cargo run` hands this binary its package's variables (CARGO_PKG_*,
+    // CARGO_MANIFEST_DIR, ...); passed on, they change the fingerprints of
+    // the nested build and rebuild half the host every run.
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let keep = ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_INCREMENTAL"].contains(&key)
+            || [
+                "CARGO_BUILD_",
+                "CARGO_PROFILE_",
+                "CARGO_NET_",
+                "CARGO_HTTP_",
+                "CARGO_REGISTR",
+                "CARGO_TERM_",
+            ]
+            .iter()
+            .any(|prefix| key.starts_with(prefix));
+        if (key.starts_with("CARGO_") && !keep) || key == "OUT_DIR" {
+            command.env_remove(key);
+        }
+    }
+    let status = command.status().context("cannot run cargo")?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn args(text: &str) -> JsonObject {
+    let mut map = JsonObject::new();
+    map.insert("text".into(), text.into());
+    map
+}
+
+fn chain_args() -> JsonObject {
+    let mut map = JsonObject::new();
+    map.insert("name".into(), "b_echo".into());
+    map.insert("arguments".into(), serde_json::Value::Object(args("x")));
+    map
+}
+
+/// `n` sequential calls, each timed.
+async fn batch(
+    client: &Client,
+    tool: &str,
+    arguments: &JsonObject,
+    n: usize,
+) -> anyhow::Result<Samples> {
+    let mut samples = Samples::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        procs::call(client, tool, arguments).await?;
+        samples.push(started.elapsed());
+    }
+    Ok(samples)
+}
+
+/// Everything the final verdicts need.
+#[derive(Default)]
+struct Figures {
+    http_host: Duration,
+    http_native: Duration,
+    stdio_host: Duration,
+    stdio_native: Duration,
+    inproc_fresh: Duration,
+    pooled_fresh: Option<Duration>,
+    warm: Duration,
+    inproc_chain: Duration,
+    tput: Vec<(usize, f64, f64)>,
+    tput_1cpu: Option<f64>,
+    host_busy: f64,
+    host_cpu_per_call: Duration,
+    native_cpu_per_call: Duration,
+    cold: [Duration; 2],
+    cold_parallelism: f64,
+    warm_ready: [Duration; 2],
+    idle_rss: [u64; 2],
+}
+
+async fn bench(sizes: Sizes, build: bool) -> anyhow::Result<()> {
+    let paths = Paths::find()?;
+    if build {
+        cargo(&paths.root, &["build", "--release", "-p", "switchboard"])?;
+        cargo(
+            &paths.root,
+            &[
+                "build",
+                "--target",
+                "wasm32-wasip2",
+                "--release",
+                "-p",
+                "testkit-fixture",
+            ],
+        )?;
+    }
+    for needed in [&paths.host, &paths.testkit] {
+        if !needed.exists() {
+            bail!(
+                "{} is missing: run `cargo build --release -p switchboard` and \
+                 `cargo build --target wasm32-wasip2 --release -p testkit-fixture`",
+                needed.display()
+            );
+        }
+    }
+    let started = Instant::now();
+    println!("Switchboard benchmarks ({})", machine());
+    println!(
+        "load average before: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+
+    let mut f = Figures::default();
+    let cache = paths.work.path().join("cache-e2e");
+    let ab = vec!["a".to_owned(), "b".to_owned()];
+    let e2e = paths.config("e2e.toml", &ab, &cache)?;
+    let e2e_str = e2e.to_str().context("a UTF-8 temp path")?;
+    // Compile once so the servers below start from a warm cache.
+    let config = switchboard::config::Config::load(&e2e)?;
+    let loaded = switchboard::startup::load(&config)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading {}: {e}", e2e.display()))?;
+
+    end_to_end(&paths, e2e_str, sizes, &mut f).await?;
+    in_process(&paths, &loaded.dispatcher, sizes, &mut f).await?;
+    drop(loaded);
+
+    println!();
+    println!("4. upstream tool through the host vs called directly");
+    println!("  not measured: upstreams not implemented (issue 4)");
+
+    throughput(&paths, e2e_str, sizes, &mut f).await?;
+    startup_and_memory(&paths, sizes, &mut f).await?;
+
+    verdicts(&f);
+    println!();
+    println!(
+        "load average after: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    println!("total bench time: {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} CPUs, {cpu}")
+}
+
+/// 1 (and the HTTP half of 3): the host vs the native server, same client.
+async fn end_to_end(paths: &Paths, e2e: &str, sizes: Sizes, f: &mut Figures) -> anyhow::Result<()> {
+    let serve_stdio = ["serve", "-c", e2e, "--stdio"];
+    let host_stdio = StdioServer::start(&paths.host, &serve_stdio, &[]).await?;
+    // The same host without its per-call audit line (logs at warn only).
+    let quiet_stdio =
+        StdioServer::start(&paths.host, &serve_stdio, &[("RUST_LOG", "warn")]).await?;
+    let native_stdio = StdioServer::start(&paths.me, &["native-echo", "--stdio"], &[]).await?;
+    let host_http = HttpServer::start(
+        &paths.host,
+        &["serve", "-c", e2e, "--http", "127.0.0.1:0"],
+        None,
+    )
+    .await?;
+    let native_http =
+        HttpServer::start(&paths.me, &["native-echo", "--http", "127.0.0.1:0"], None).await?;
+    let host_client = procs::connect_http(&host_http.url, procs::pooled_http()).await?;
+    let native_client = procs::connect_http(&native_http.url, procs::pooled_http()).await?;
+
+    let echo = args("hello");
+    let chain = chain_args();
+    let series: [(&Client, &str, &JsonObject); 6] = [
+        (&host_stdio.client, "b_echo", &echo),
+        (&quiet_stdio.client, "b_echo", &echo),
+        (&native_stdio.client, "echo", &echo),
+        (&host_client, "b_echo", &echo),
+        (&native_client, "echo", &echo),
+        (&host_client, "a_call", &chain),
+    ];
+    let mut samples = vec![Samples::default(); series.len()];
+    for (client, tool, arguments) in series {
+        batch(client, tool, arguments, 200).await?; // warm-up
+    }
+    for _ in 0..sizes.rounds {
+        for (i, (client, tool, arguments)) in series.iter().enumerate() {
+            samples[i].extend(batch(client, tool, arguments, sizes.batch).await?);
+        }
+    }
+    let [hs, qs, ns, hh, nh, ch] = &samples[..] else {
+        unreachable!()
+    };
+    header(&format!(
+        "1. trivial tool end-to-end, 2026-07-28, sequential calls ({} each)",
+        hs.len()
+    ));
+    row("native rmcp echo, stdio (baseline)", ns, "", "");
+    row(
+        "host b_echo, stdio",
+        hs,
+        "",
+        &format!("{:.2}x", ratio(hs.median(), ns.median())),
+    );
+    row(
+        "host b_echo, stdio, RUST_LOG=warn (no audit)",
+        qs,
+        "",
+        &format!("{:.2}x", ratio(qs.median(), ns.median())),
+    );
+    row("native rmcp echo, HTTP (baseline)", nh, "", "");
+    row(
+        "host b_echo, HTTP",
+        hh,
+        "",
+        &format!("{:.2}x", ratio(hh.median(), nh.median())),
+    );
+    row(
+        "host a_call -> b_echo (chained), HTTP",
+        ch,
+        "",
+        &format!(
+            "{:.2}x host b_echo; +{}",
+            ratio(ch.median(), hh.median()),
+            fmt(ch.median().saturating_sub(hh.median()))
+        ),
+    );
+    f.stdio_host = hs.median();
+    f.stdio_native = ns.median();
+    f.http_host = hh.median();
+    f.http_native = nh.median();
+    Ok(())
+}
+
+async fn dispatch(
+    dispatcher: &Arc<Dispatcher>,
+    tool: &str,
+    arguments: &JsonObject,
+) -> anyhow::Result<()> {
+    let scope = dispatcher.root_scope(CancellationToken::new(), EventSink::discard());
+    match dispatcher
+        .call(&Caller::Client, tool, Some(arguments.clone()), scope)
+        .await
+    {
+        Ok(result) if result.is_error != Some(true) => Ok(()),
+        Ok(result) => bail!("{tool} answered isError: {:?}", result.content),
+        Err(failure) => bail!("{tool} failed: {}", failure.message),
+    }
+}
+
+/// 2 and 3: the Wasm call alone, in this process.
+async fn in_process(
+    paths: &Paths,
+    dispatcher: &Arc<Dispatcher>,
+    sizes: Sizes,
+    f: &mut Figures,
+) -> anyhow::Result<()> {
+    let on_demand = wasm::Harness::new(&paths.testkit, false)?;
+    let pooled = match wasm::Harness::new(&paths.testkit, true) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            println!("  (pooling allocator harness unavailable: {e:#})");
+            None
+        }
+    };
+    let mut warm = on_demand.warm().await?;
+    let echo = args("hello");
+    let echo_text = serde_json::Value::Object(echo.clone()).to_string();
+    let chain = chain_args();
+
+    // 0 host dispatcher, 1 chain, 2 bare fresh, 3 bare fresh pooled, 4 warm
+    let mut s = vec![Samples::default(); 5];
+    let n = sizes.inproc;
+    for round in 0..=sizes.rounds {
+        // Round 0 is the warm-up and is thrown away.
+        let keep = round > 0;
+        let mut r = vec![Samples::with_capacity(n); 5];
+        for _ in 0..n {
+            let t = Instant::now();
+            dispatch(dispatcher, "b_echo", &echo).await?;
+            r[0].push(t.elapsed());
+        }
+        for _ in 0..n {
+            let t = Instant::now();
+            dispatch(dispatcher, "a_call", &chain).await?;
+            r[1].push(t.elapsed());
+        }
+        for _ in 0..n {
+            let t = Instant::now();
+            on_demand.fresh_call("echo", &echo_text).await?;
+            r[2].push(t.elapsed());
+        }
+        if let Some(pooled) = &pooled {
+            for _ in 0..n {
+                let t = Instant::now();
+                pooled.fresh_call("echo", &echo_text).await?;
+                r[3].push(t.elapsed());
+            }
+        }
+        for _ in 0..n {
+            let t = Instant::now();
+            warm.call("echo", &echo_text).await?;
+            r[4].push(t.elapsed());
+        }
+        if keep {
+            for (all, one) in s.iter_mut().zip(r) {
+                all.extend(one);
+            }
+        }
+    }
+    header(&format!(
+        "2. the Wasm call alone, in process ({} calls each)",
+        s[0].len()
+    ));
+    row("bare wasmtime, warm instance reused (floor)", &s[4], "", "");
+    row(
+        "host dispatcher: fresh store+instance+call",
+        &s[0],
+        "",
+        &format!("{:.1}x floor", ratio(s[0].median(), s[4].median())),
+    );
+    row(
+        "bare wasmtime: fresh instance, on-demand",
+        &s[2],
+        "",
+        &format!("{:.1}x floor", ratio(s[2].median(), s[4].median())),
+    );
+    if pooled.is_some() {
+        row(
+            "bare wasmtime: fresh instance, pooling",
+            &s[3],
+            "",
+            &format!("{:.1}x floor", ratio(s[3].median(), s[4].median())),
+        );
+    }
+    header("3. chained call (plugin a -> host -> plugin b), in process");
+    row("host b_echo (single call, baseline)", &s[0], "", "");
+    row(
+        "host a_call -> b_echo",
+        &s[1],
+        "",
+        &format!(
+            "{:.2}x; the hop adds {}",
+            ratio(s[1].median(), s[0].median()),
+            fmt(s[1].median().saturating_sub(s[0].median()))
+        ),
+    );
+    f.inproc_fresh = s[0].median();
+    f.inproc_chain = s[1].median();
+    f.pooled_fresh = pooled.is_some().then(|| s[3].median());
+    f.warm = s[4].median();
+    Ok(())
+}
+
+/// Closed-loop clients, each with one call in flight, for `duration`.
+/// Returns the latencies and calls per second.
+/// What a load run measured; `cpu` is the server's CPU time during it.
+struct Load {
+    samples: Samples,
+    rate: f64,
+    /// CPUs the server kept busy on average.
+    busy: f64,
+    /// Server CPU time per call.
+    per_call: Duration,
+}
+
+impl Load {
+    fn extra(&self) -> String {
+        format!("{:.0} calls/s", self.rate)
+    }
+
+    fn cpu(&self) -> String {
+        format!(
+            "server {:.2} CPUs, {} CPU/call",
+            self.busy,
+            fmt(self.per_call)
+        )
+    }
+}
+
+async fn load(
+    server: &HttpServer,
+    clients: usize,
+    duration: Duration,
+    tool: impl Fn(usize) -> String,
+) -> anyhow::Result<Load> {
+    let url = server.url.as_str();
+    let http = procs::pooled_http();
+    let barrier = Arc::new(tokio::sync::Barrier::new(clients + 1));
+    let mut tasks = Vec::with_capacity(clients);
+    for i in 0..clients {
+        let client = procs::connect_http(url, http.clone()).await?;
+        let tool = tool(i);
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            let echo = args("hello");
+            let warmup = batch(&client, &tool, &echo, 10).await;
+            barrier.wait().await;
+            warmup?;
+            let stop = Instant::now() + duration;
+            let mut samples = Samples::with_capacity(4096);
+            while Instant::now() < stop {
+                let t = Instant::now();
+                procs::call(&client, &tool, &echo).await?;
+                samples.push(t.elapsed());
+            }
+            anyhow::Ok(samples)
+        }));
+    }
+    barrier.wait().await;
+    let started = Instant::now();
+    let cpu_before = procs::cpu_time(server.pid()).unwrap_or_default();
+    let mut all = Samples::default();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = procs::cpu_time(server.pid())
+        .unwrap_or_default()
+        .saturating_sub(cpu_before);
+    let calls = all.len().max(1);
+    Ok(Load {
+        rate: all.len() as f64 / elapsed,
+        busy: cpu.as_secs_f64() / elapsed,
+        per_call: cpu / calls as u32,
+        samples: all,
+    })
+}
+
+/// 5: calls/s over HTTP with 1, 8, 64 clients; the host and the baseline.
+async fn throughput(paths: &Paths, e2e: &str, sizes: Sizes, f: &mut Figures) -> anyhow::Result<()> {
+    let host_args = ["serve", "-c", e2e, "--http", "127.0.0.1:0"];
+    let native_args = ["native-echo", "--http", "127.0.0.1:0"];
+    let host = HttpServer::start(&paths.host, &host_args, None).await?;
+    let native = HttpServer::start(&paths.me, &native_args, None).await?;
+    header(&format!(
+        "5. throughput over HTTP, 2026-07-28, {:.1} s per level (latency under load)",
+        sizes.throughput.as_secs_f64()
+    ));
+    for clients in [1, 8, 64] {
+        let n = load(&native, clients, sizes.throughput, |_| "echo".into()).await?;
+        let h = load(&host, clients, sizes.throughput, |_| "b_echo".into()).await?;
+        row(
+            &format!("native rmcp echo, {clients} clients"),
+            &n.samples,
+            &n.extra(),
+            &n.cpu(),
+        );
+        row(
+            &format!("host b_echo, {clients} clients"),
+            &h.samples,
+            &h.extra(),
+            &format!("{:.2}x baseline calls/s; {}", h.rate / n.rate, h.cpu()),
+        );
+        f.tput.push((clients, h.rate, n.rate));
+        if clients == 64 {
+            f.host_busy = h.busy;
+            f.host_cpu_per_call = h.per_call;
+            f.native_cpu_per_call = n.per_call;
+        }
+    }
+    drop(host);
+    drop(native);
+    // The host held to one CPU (taskset), the client still free: 1 -> 2 cores.
+    match HttpServer::start(&paths.host, &host_args, Some("0")).await {
+        Ok(pinned) => {
+            let h = load(&pinned, 64, sizes.throughput, |_| "b_echo".into()).await?;
+            row(
+                "host b_echo, 64 clients, host on 1 CPU",
+                &h.samples,
+                &h.extra(),
+                &h.cpu(),
+            );
+            f.tput_1cpu = Some(h.rate);
+        }
+        Err(e) => println!("  host on 1 CPU: not measured ({e:#})"),
+    }
+    Ok(())
+}
+
+/// Starts a host with `config`; returns ready time, CPU time used by then,
+/// and idle RSS a moment later.
+async fn start_once(paths: &Paths, config: &Path) -> anyhow::Result<(Duration, Duration, u64)> {
+    let config = config.to_str().context("a UTF-8 temp path")?;
+    let host = HttpServer::start(
+        &paths.host,
+        &["serve", "-c", config, "--http", "127.0.0.1:0"],
+        None,
+    )
+    .await?;
+    let cpu = procs::cpu_time(host.pid()).unwrap_or_default();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss = procs::rss_kib(host.pid()).unwrap_or(0);
+    Ok((host.ready_after, cpu, rss))
+}
+
+/// 6 and 7.
+async fn startup_and_memory(paths: &Paths, sizes: Sizes, f: &mut Figures) -> anyhow::Result<()> {
+    header("6. start-up to ready (spawn -> `listening on`), HTTP");
+    let mut rss_rows = Vec::new();
+    for (i, count) in [1, MANY].into_iter().enumerate() {
+        let names: Vec<String> = (0..count).map(|i| format!("p{i}")).collect();
+        let mut cold = Samples::default();
+        let mut cold_cpu = Duration::ZERO;
+        let mut cold_wall = Duration::ZERO;
+        let mut last_cache = PathBuf::new();
+        for run in 0..sizes.cold_starts {
+            let cache = paths.work.path().join(format!("cache-{count}-{run}"));
+            let config = paths.config(&format!("start-{count}.toml"), &names, &cache)?;
+            let (ready, cpu, _) = start_once(paths, &config).await?;
+            cold.push(ready);
+            cold_cpu += cpu;
+            cold_wall += ready;
+            last_cache = cache;
+        }
+        let config = paths.config(&format!("start-{count}.toml"), &names, &last_cache)?;
+        let mut warm = Samples::default();
+        let mut rss = Vec::new();
+        for _ in 0..sizes.warm_starts {
+            let (ready, _, kib) = start_once(paths, &config).await?;
+            warm.push(ready);
+            rss.push(kib);
+        }
+        rss.sort_unstable();
+        let rss = rss[rss.len() / 2];
+        let parallelism = cold_cpu.as_secs_f64() / cold_wall.as_secs_f64().max(1e-9);
+        row(
+            &format!("{count} plugin(s), empty cache ({} runs)", cold.len()),
+            &cold,
+            &format!("{parallelism:.1} CPUs busy"),
+            "",
+        );
+        row(
+            &format!("{count} plugin(s), warm cache ({} runs)", warm.len()),
+            &warm,
+            "",
+            &format!(
+                "{:.1}x faster than cold",
+                ratio(cold.median(), warm.median())
+            ),
+        );
+        f.cold[i] = cold.median();
+        f.warm_ready[i] = warm.median();
+        f.idle_rss[i] = rss;
+        if count == MANY {
+            f.cold_parallelism = parallelism;
+        }
+        rss_rows.push((count, rss, config));
+    }
+
+    println!();
+    println!("7. resident memory (VmRSS) of the host");
+    for (count, rss, _) in &rss_rows {
+        println!("  idle, {count} plugin(s): {:.1} MiB", *rss as f64 / 1024.0);
+    }
+    let per_plugin = (f.idle_rss[1] as f64 - f.idle_rss[0] as f64) / (MANY - 1) as f64;
+    println!(
+        "  per idle plugin ((RSS{MANY} - RSS1) / {}): {:.0} KiB",
+        MANY - 1,
+        per_plugin
+    );
+
+    // Under load: the 50-plugin host, 64 clients spread over its plugins.
+    let (_, _, config) = rss_rows.last().expect("two rows");
+    let config = config.to_str().context("a UTF-8 temp path")?;
+    let host = HttpServer::start(
+        &paths.host,
+        &["serve", "-c", config, "--http", "127.0.0.1:0"],
+        None,
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = host.pid();
+    let idle = procs::rss_kib(pid).unwrap_or(0);
+    let peak = Arc::new(AtomicU64::new(idle));
+    let stop = CancellationToken::new();
+    let sampler = {
+        let peak = peak.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            while !stop.is_cancelled() {
+                if let Some(kib) = procs::rss_kib(pid) {
+                    peak.fetch_max(kib, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let under = load(&host, 64, sizes.load, |i| format!("p{}_echo", i % MANY)).await?;
+    stop.cancel();
+    sampler.await?;
+    let after = procs::rss_kib(pid).unwrap_or(0);
+    println!(
+        "  under 64 concurrent calls, {MANY} plugins: peak {:.1} MiB (idle {:.1}, after {:.1}); \
+         {:.0} calls/s, median {}, p99 {}",
+        peak.load(Ordering::Relaxed) as f64 / 1024.0,
+        idle as f64 / 1024.0,
+        after as f64 / 1024.0,
+        under.rate,
+        fmt(under.samples.median()),
+        fmt(under.samples.p99())
+    );
+    Ok(())
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met   " } else { "MISSED" }
+}
+
+/// The issue's targets, from this run's figures.
+fn verdicts(f: &Figures) {
+    println!();
+    println!("targets (issue 5)");
+    let r1 = ratio(f.http_host, f.http_native);
+    println!(
+        "  (1) HTTP latency <= 1.5x native     {}  {r1:.2}x ({} vs {}); stdio {:.2}x",
+        verdict(r1 <= 1.5),
+        fmt(f.http_host),
+        fmt(f.http_native),
+        ratio(f.stdio_host, f.stdio_native)
+    );
+    let pooled = f
+        .pooled_fresh
+        .map_or(String::new(), |p| format!("; bare pooling {}", fmt(p)));
+    println!(
+        "  (2) isolated call <= 25 µs median    {}  host {}{pooled}; warm floor {}",
+        verdict(f.inproc_fresh <= Duration::from_micros(25)),
+        fmt(f.inproc_fresh),
+        fmt(f.warm)
+    );
+    let hop = f.inproc_chain.saturating_sub(f.inproc_fresh);
+    println!(
+        "  (3) a hop adds <= one call           {}  hop +{} vs one call {}",
+        verdict(hop <= f.inproc_fresh),
+        fmt(hop),
+        fmt(f.inproc_fresh)
+    );
+    println!("  (4) proxy <= 1.2x direct             not measured (upstreams: issue 4)");
+    let at = |n: usize| f.tput.iter().find(|t| t.0 == n).map_or(0.0, |t| t.1);
+    let no_collapse = at(64) >= 0.8 * at(8);
+    let one_cpu = f.tput_1cpu.unwrap_or(0.0);
+    let scale = at(64) / one_cpu.max(1e-9);
+    let scaling = if f.host_busy < 1.5 {
+        // The client shares the two CPUs: the host never had two to use.
+        format!("n/a   client-bound: the host used {:.2} CPUs", f.host_busy)
+    } else {
+        verdict(scale >= 1.5).to_string()
+    };
+    println!(
+        "  (5) 1->2 cores scales                {scaling}; 2 CPUs / 1 CPU = {scale:.2}x; \
+         host CPU/call {} vs native {} (capacity ~{:.0} calls/s per CPU)",
+        fmt(f.host_cpu_per_call),
+        fmt(f.native_cpu_per_call),
+        1.0 / f.host_cpu_per_call.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "      64 clients do not collapse       {}  64 vs 8 clients = {:.2}x calls/s",
+        verdict(no_collapse),
+        at(64) / at(8).max(1e-9)
+    );
+    println!(
+        "  (6) {MANY} plugins warm < 0.5 s          {}  {} (cold {}, {:.1} CPUs busy compiling)",
+        verdict(f.warm_ready[1] < Duration::from_millis(500)),
+        fmt(f.warm_ready[1]),
+        fmt(f.cold[1]),
+        f.cold_parallelism
+    );
+    let per_plugin = (f.idle_rss[1] as f64 - f.idle_rss[0] as f64) / (MANY - 1) as f64;
+    println!(
+        "  (7) <= 2 MB RSS per idle plugin      {}  {:.0} KiB per plugin",
+        verdict(per_plugin <= 2048.0),
+        per_plugin
+    );
+}
