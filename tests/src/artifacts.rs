@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The fixture plugins in `tests/fixtures/`.
+/// The fixture plugins in `tests/fixtures/`, and the example plugins in
+/// `plugins/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fixture {
     /// One tool per behaviour under test (echo, add, progress, log, spin, ...).
@@ -18,15 +19,27 @@ pub enum Fixture {
     FutureVersion,
     /// A component of another world altogether.
     OtherWorld,
+    /// Tries to escape its sandbox (files, env, HTTP, calls, stack, output).
+    Hostile,
+    /// The example plugins in `plugins/` (the chaining demo).
+    Pipeline,
+    Text,
+    Json,
+    Codec,
 }
 
 impl Fixture {
-    pub const ALL: [Fixture; 5] = [
+    pub const ALL: [Fixture; 10] = [
         Fixture::Testkit,
         Fixture::Conformance,
         Fixture::BadSchema,
         Fixture::FutureVersion,
         Fixture::OtherWorld,
+        Fixture::Hostile,
+        Fixture::Pipeline,
+        Fixture::Text,
+        Fixture::Json,
+        Fixture::Codec,
     ];
 
     pub fn package(self) -> &'static str {
@@ -36,6 +49,11 @@ impl Fixture {
             Fixture::BadSchema => "bad-schema-fixture",
             Fixture::FutureVersion => "future-version-fixture",
             Fixture::OtherWorld => "other-world-fixture",
+            Fixture::Hostile => "hostile-fixture",
+            Fixture::Pipeline => "pipeline-tools",
+            Fixture::Text => "text-tools",
+            Fixture::Json => "json-tools",
+            Fixture::Codec => "codec-tools",
         }
     }
 

@@ -10,6 +10,7 @@ mod cli;
 mod http;
 mod malformed;
 mod mcp;
+mod sandbox;
 
 /// Runs each scenario `async fn(Link, Era)` of module `$scenarios` over
 /// stdio and HTTP, each in both protocol eras: one test per combination,
