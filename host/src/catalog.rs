@@ -20,6 +20,9 @@ pub struct CatalogEntry {
     /// The provider's own name for it.
     pub local_name: String,
     pub provider: Arc<dyn Provider>,
+    /// Whether AI clients see (and may call) it; plugins see what their
+    /// grants allow either way.
+    pub exposed: bool,
     input_validator: jsonschema::Validator,
     output_validator: Option<jsonschema::Validator>,
 }
@@ -72,6 +75,8 @@ pub struct ProviderTools {
     pub provider: Arc<dyn Provider>,
     pub prefix: String,
     pub tools: Vec<ToolSpec>,
+    /// Patterns of the provider's own tool names clients see; `None` = all.
+    pub expose: Option<Vec<String>>,
 }
 
 /// Why a catalog could not be built. Each names the provider and tool.
@@ -121,13 +126,30 @@ pub struct Catalog {
 impl Catalog {
     /// Builds the catalog, collecting every problem rather than the first.
     pub fn build(providers: Vec<ProviderTools>) -> Result<Self, Vec<CatalogError>> {
+        let (catalog, errors) = Self::build_skipping(providers);
+        if errors.is_empty() {
+            Ok(catalog)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Builds the catalog from every tool that is valid, reporting the
+    /// rest: used when an upstream's list changes while the host runs, where
+    /// one bad tool must not take the others down.
+    pub fn build_skipping(providers: Vec<ProviderTools>) -> (Self, Vec<CatalogError>) {
         let mut errors = Vec::new();
         let mut entries: Vec<Arc<CatalogEntry>> = Vec::new();
         let mut owners: HashMap<String, String> = HashMap::new();
         for group in providers {
             for spec in group.tools {
                 let owner = format!("{}.{}", group.provider.name(), spec.name);
-                match build_entry(&group.provider, &group.prefix, spec) {
+                let exposed = group.expose.as_ref().is_none_or(|patterns| {
+                    patterns
+                        .iter()
+                        .any(|pattern| glob_match::glob_match(pattern, &spec.name))
+                });
+                match build_entry(&group.provider, &group.prefix, spec, exposed) {
                     Err(error) => errors.push(error),
                     Ok(entry) => {
                         if let Some(first) = owners.get(entry.name()) {
@@ -144,16 +166,13 @@ impl Catalog {
                 }
             }
         }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
         entries.sort_by(|a, b| a.name().cmp(b.name()));
         let by_name = entries
             .iter()
             .enumerate()
             .map(|(index, entry)| (entry.name().to_owned(), index))
             .collect();
-        Ok(Self { entries, by_name })
+        (Self { entries, by_name }, errors)
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<CatalogEntry>> {
@@ -186,6 +205,7 @@ fn build_entry(
     provider: &Arc<dyn Provider>,
     prefix: &str,
     spec: ToolSpec,
+    exposed: bool,
 ) -> Result<CatalogEntry, CatalogError> {
     let provider_name = provider.name().to_owned();
     let invalid_name = |reason: String| CatalogError::InvalidName {
@@ -231,6 +251,7 @@ fn build_entry(
         tool,
         local_name: spec.name,
         provider: Arc::clone(provider),
+        exposed,
         input_validator,
         output_validator,
     })
@@ -294,6 +315,7 @@ mod tests {
             provider: Arc::new(Named(provider)),
             prefix: prefix.into(),
             tools,
+            expose: None,
         }
     }
 

@@ -7,16 +7,17 @@
 // protocol eras Switchboard serves.
 #![allow(deprecated)]
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use rmcp::model::{CallToolResult, JsonObject, LoggingLevel};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
 use crate::grants::Grants;
 use crate::provider::{FailureKind, ToolFailure};
+use crate::upstream::Upstream;
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,14 @@ impl std::fmt::Display for Caller {
             Caller::Plugin(name) => write!(f, "plugin:{name}"),
         }
     }
+}
+
+/// A list clients may have cached that has changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListChanged {
+    Tools,
+    Resources,
+    Prompts,
 }
 
 /// Something a running call tells the client of the outermost request.
@@ -133,22 +142,65 @@ impl Drop for AuditLine<'_> {
 pub const DEFAULT_MAX_DEPTH: usize = 8;
 
 pub struct Dispatcher {
-    catalog: Catalog,
+    /// Swapped whole when an upstream's tools change; a call keeps the
+    /// catalog it started with.
+    catalog: RwLock<Arc<Catalog>>,
     grants: Grants,
     max_depth: usize,
+    upstreams: Vec<Arc<Upstream>>,
+    changes: broadcast::Sender<ListChanged>,
 }
+
+/// List changes a slow subscriber may fall behind by before it misses some
+/// (it then only learns "something changed", which is all it needs).
+const CHANGE_BACKLOG: usize = 64;
 
 impl Dispatcher {
     pub fn new(catalog: Catalog, grants: Grants, max_depth: usize) -> Arc<Self> {
+        Self::with_upstreams(catalog, grants, max_depth, Vec::new())
+    }
+
+    pub fn with_upstreams(
+        catalog: Catalog,
+        grants: Grants,
+        max_depth: usize,
+        upstreams: Vec<Arc<Upstream>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
-            catalog,
+            catalog: RwLock::new(Arc::new(catalog)),
             grants,
             max_depth,
+            upstreams,
+            changes: broadcast::channel(CHANGE_BACKLOG).0,
         })
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    /// The catalog as it is now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Installs a new catalog and tells subscribed clients.
+    pub fn replace_catalog(&self, catalog: Catalog) {
+        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
+        self.announce(ListChanged::Tools);
+    }
+
+    /// Tells subscribed clients that a list changed.
+    pub fn announce(&self, change: ListChanged) {
+        // No receiver means no client is listening: nothing to do.
+        let _ = self.changes.send(change);
+    }
+
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<ListChanged> {
+        self.changes.subscribe()
+    }
+
+    pub fn upstreams(&self) -> &[Arc<Upstream>] {
+        &self.upstreams
     }
 
     pub fn grants(&self) -> &Grants {
@@ -177,14 +229,15 @@ impl Dispatcher {
         arguments: Option<JsonObject>,
         scope: CallScope,
     ) -> Result<CallToolResult, ToolFailure> {
+        let catalog = self.catalog();
         let mut audit = AuditLine {
             caller,
-            callee: self.catalog.get(name).map_or("-", |e| e.provider.name()),
+            callee: catalog.get(name).map_or("-", |e| e.provider.name()),
             tool: name,
             started: Instant::now(),
             finished: false,
         };
-        let outcome = self.run(caller, name, arguments, scope).await;
+        let outcome = self.run(&catalog, caller, name, arguments, scope).await;
         let (kind, reason) = match &outcome {
             Ok(result) if result.is_error == Some(true) => ("tool-error", ""),
             Ok(_) => ("ok", ""),
@@ -196,17 +249,20 @@ impl Dispatcher {
 
     async fn run(
         &self,
+        catalog: &Catalog,
         caller: &Caller,
         name: &str,
         arguments: Option<JsonObject>,
         scope: CallScope,
     ) -> Result<CallToolResult, ToolFailure> {
-        let entry = self.catalog.get(name).ok_or_else(|| {
-            ToolFailure::new(FailureKind::NotFound, format!("unknown tool `{name}`"))
-        })?;
+        let unknown = || ToolFailure::new(FailureKind::NotFound, format!("unknown tool `{name}`"));
+        let entry = catalog.get(name).ok_or_else(unknown)?;
 
-        if let Caller::Plugin(plugin) = caller {
-            self.grants.check(plugin, name)?;
+        match caller {
+            // What clients are not shown does not exist for them.
+            Caller::Client if !entry.exposed => return Err(unknown()),
+            Caller::Client => {}
+            Caller::Plugin(plugin) => self.grants.check(plugin, name)?,
         }
 
         let callee = entry.provider.name();

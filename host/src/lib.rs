@@ -13,3 +13,4 @@ pub mod provider;
 pub mod server;
 pub mod startup;
 pub mod telemetry;
+pub mod upstream;

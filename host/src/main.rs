@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use switchboard::config::{Config, DEFAULT_CONFIG_FILE};
 use switchboard::dispatch::{Caller, ClientEvent, EventSink};
+use switchboard::provider::Provider as _;
 use switchboard::server::http::HttpServer;
 use switchboard::{server, startup, telemetry};
 
@@ -182,6 +183,59 @@ async fn check(config: &Config) -> ExitCode {
             plugin.component.display()
         );
     }
+    if !loaded.upstreams.is_empty() {
+        out!();
+        out!(
+            "{:<16} {:>5}  {:>9}  {:<10} REPLICAS",
+            "UPSTREAM",
+            "TOOLS",
+            "TIMEOUT",
+            "STATE"
+        );
+        let now = std::time::Instant::now();
+        for upstream in &loaded.upstreams {
+            let status = upstream.status();
+            let ready = status
+                .replicas
+                .iter()
+                .filter(|r| r.health == switchboard::upstream::Health::Ready)
+                .count();
+            let state = if ready > 0 {
+                format!("ready {ready}/{}", status.replicas.len())
+            } else if status
+                .replicas
+                .iter()
+                .all(|r| matches!(r.health, switchboard::upstream::Health::CrashLoop { .. }))
+            {
+                "crash-loop".to_owned()
+            } else {
+                "down".to_owned()
+            };
+            out!(
+                "{:<16} {:>5}  {:>7}ms  {:<10} {}",
+                status.name,
+                status.tools,
+                upstream.timeout().as_millis(),
+                state,
+                status.replicas.len()
+            );
+            for (index, replica) in status.replicas.iter().enumerate() {
+                let pid = replica.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
+                let breaker = if replica.breaker_closed {
+                    ""
+                } else {
+                    ", breaker open"
+                };
+                out!(
+                    "  replica {}: {}{pid}, {} restart(s){breaker}: {}",
+                    index + 1,
+                    replica.endpoint,
+                    replica.restarts,
+                    replica.health.describe(now)
+                );
+            }
+        }
+    }
     out!();
     out!("GRANTS (anything not listed is denied)");
     for plugin in &config.plugins {
@@ -217,8 +271,13 @@ fn print_tool_table(loaded: &startup::Loaded) {
     for entry in catalog.entries() {
         let description = entry.tool.description.as_deref().unwrap_or_default();
         let first_line = description.lines().next().unwrap_or_default();
+        let hidden = if entry.exposed {
+            ""
+        } else {
+            "(not exposed to clients) "
+        };
         out!(
-            "{:<32} {:<12} {first_line}",
+            "{:<32} {:<12} {hidden}{first_line}",
             entry.name(),
             entry.provider.name()
         );
@@ -228,11 +287,11 @@ fn print_tool_table(loaded: &startup::Loaded) {
 async fn tools(config: &Config, json: bool) -> anyhow::Result<()> {
     let loaded = load(config).await?;
     if json {
-        let tools: Vec<_> = loaded
-            .dispatcher
-            .catalog()
+        let catalog = loaded.dispatcher.catalog();
+        let tools: Vec<_> = catalog
             .entries()
             .iter()
+            .filter(|e| e.exposed)
             .map(|e| &e.tool)
             .collect();
         out!("{}", serde_json::to_string_pretty(&tools)?);

@@ -1,6 +1,6 @@
 //! The things under test, built once per test binary: the `switchboard`
-//! binary (same profile as the tests) and the fixture plugins (release,
-//! `wasm32-wasip2`).
+//! binary and the `upstream-fixture` MCP server (same profile as the tests,
+//! one `cargo build`) and the fixture plugins (release, `wasm32-wasip2`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,6 +70,7 @@ pub const HOST_OVERRIDE: &str = "SWITCHBOARD_E2E_BIN";
 
 struct Artifacts {
     host: PathBuf,
+    upstream_fixture: PathBuf,
     wasm_dir: PathBuf,
 }
 
@@ -83,6 +84,12 @@ pub fn workspace_root() -> &'static Path {
 /// The `switchboard` binary under test.
 pub fn host_binary() -> &'static Path {
     &artifacts().host
+}
+
+/// The `upstream-fixture` binary: a real rmcp MCP server (stdio, or
+/// `--http ADDR`) that tests run as an upstream behind the host.
+pub fn upstream_fixture_binary() -> &'static Path {
+    &artifacts().upstream_fixture
 }
 
 fn artifacts() -> &'static Artifacts {
@@ -117,23 +124,31 @@ fn build() -> anyhow::Result<Artifacts> {
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| anyhow::anyhow!("unexpected profile dir {}", profile_dir.display()))?;
-    let host = match std::env::var_os(HOST_OVERRIDE) {
-        Some(path) => PathBuf::from(path),
-        None => {
-            let mut host_args = vec!["-p".to_string(), "switchboard".to_string()];
-            match profile {
-                "debug" => {}
-                "release" => host_args.push("--release".into()),
-                other => host_args.extend(["--profile".into(), other.into()]),
-            }
-            cargo_build(target_dir, &host_args)?;
-            profile_dir.join(format!("switchboard{}", std::env::consts::EXE_SUFFIX))
-        }
-    };
+    // One `cargo build` for the native binaries: the host (unless overridden)
+    // and the upstream fixture.
+    let host_override = std::env::var_os(HOST_OVERRIDE).map(PathBuf::from);
+    let mut native_args = vec!["-p".to_string(), "upstream-fixture".to_string()];
+    if host_override.is_none() {
+        native_args.extend(["-p".to_string(), "switchboard".to_string()]);
+    }
+    match profile {
+        "debug" => {}
+        "release" => native_args.push("--release".into()),
+        other => native_args.extend(["--profile".into(), other.into()]),
+    }
+    cargo_build(target_dir, &native_args)?;
+    let exe = |name: &str| profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let host = host_override.unwrap_or_else(|| exe("switchboard"));
+    let upstream_fixture = exe("upstream-fixture");
     anyhow::ensure!(
         host.is_file(),
         "the host binary {} is missing",
         host.display()
+    );
+    anyhow::ensure!(
+        upstream_fixture.is_file(),
+        "the upstream fixture binary {} is missing",
+        upstream_fixture.display()
     );
 
     let mut fixture_args: Vec<String> = ["--target", "wasm32-wasip2", "--release"]
@@ -154,6 +169,7 @@ fn build() -> anyhow::Result<Artifacts> {
 
     Ok(Artifacts {
         host,
+        upstream_fixture,
         wasm_dir: target_dir.join("wasm32-wasip2").join("release"),
     })
 }

@@ -1,7 +1,9 @@
 //! Harness for Switchboard's end-to-end tests: builds the real `switchboard`
-//! binary and the fixture plugins once, writes admin configs, runs hosts
-//! (stdio or HTTP, killed on drop, stderr captured) and connects real rmcp
-//! clients in either protocol era, recording every message they exchange.
+//! binary, the `upstream-fixture` MCP server and the fixture plugins once,
+//! writes admin configs, runs hosts (stdio or HTTP, killed on drop, stderr
+//! captured) and connects real rmcp clients in either protocol era, recording
+//! every message they exchange. `upstreams` starts the real third-party MCP
+//! servers (installed by `tests/upstreams/install.sh`).
 //!
 //! The tests themselves are in `tests/e2e/`; run them with
 //! `cargo test -p switchboard-e2e` (needs `rustup target add wasm32-wasip2`).
@@ -12,8 +14,9 @@ pub mod artifacts;
 pub mod client;
 pub mod config;
 pub mod host;
+pub mod upstreams;
 
-pub use artifacts::Fixture;
+pub use artifacts::{Fixture, upstream_fixture_binary};
 pub use client::{
     Call, Era, Link, McpClient, Session, assert_tool_error, connect, connect_http, log_level_meta,
     text,

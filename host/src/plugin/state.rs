@@ -191,8 +191,8 @@ impl host::Host for PluginState {
             return Ok(Vec::new());
         };
         let dispatcher = &scope.dispatcher;
-        Ok(dispatcher
-            .catalog()
+        let catalog = dispatcher.catalog();
+        Ok(catalog
             .entries()
             .iter()
             .filter(|entry| dispatcher.grants().allows(&self.plugin, entry.name()))

@@ -6,23 +6,27 @@
 #![allow(deprecated)]
 
 pub mod http;
+mod lists;
 pub mod stdio;
 
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
-    CompleteRequestParams, CompleteResult, ContentBlock, Implementation, ListPromptsRequestMethod,
+    CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequestMethod,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsRequestMethod,
     ListPromptsResult, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
     ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, LoggingLevel,
     LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
-    ProgressToken, ProtocolVersion, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+    ProgressToken, PromptsCapability, ProtocolVersion, ReadResourceRequestMethod,
+    ReadResourceRequestParams, ReadResourceResponse, ResourcesCapability, ServerCapabilities,
+    ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool, ToolsCapability,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use tokio::sync::mpsc;
 
-use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink};
+use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink, ListChanged};
 use crate::provider::FailureKind;
 
 /// One handler per legacy session (or per modern request); all shared
@@ -64,16 +68,27 @@ impl McpHandler {
 
 impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_logging()
-                .build(),
-        )
-        .with_server_info(Implementation::new("switchboard", env!("CARGO_PKG_VERSION")))
-        .with_instructions(
-            "Switchboard serves tools from sandboxed WebAssembly plugins. Tool names are <plugin>_<tool>.",
-        )
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_logging()
+            .build();
+        // Only upstreams change lists and offer resources and prompts.
+        if !self.dispatcher.upstreams().is_empty() {
+            let mut tools = ToolsCapability::default();
+            tools.list_changed = Some(true);
+            capabilities.tools = Some(tools);
+            let mut resources = ResourcesCapability::default();
+            resources.list_changed = Some(true);
+            capabilities.resources = Some(resources);
+            let mut prompts = PromptsCapability::default();
+            prompts.list_changed = Some(true);
+            capabilities.prompts = Some(prompts);
+        }
+        ServerConfig::new(capabilities)
+            .with_server_info(Implementation::new("switchboard", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Switchboard serves tools from sandboxed WebAssembly plugins and upstream MCP servers. Tool names are <provider>_<tool>.",
+            )
     }
 
     async fn list_tools(
@@ -81,28 +96,25 @@ impl ServerHandler for McpHandler {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let entries = self.dispatcher.catalog().entries();
-        let start = match request.and_then(|r| r.cursor) {
-            None => 0,
-            Some(cursor) => cursor
-                .parse::<usize>()
-                .ok()
-                .filter(|&offset| offset <= entries.len())
-                .ok_or_else(|| {
-                    McpError::invalid_params(format!("invalid cursor `{cursor}`"), None)
-                })?,
-        };
-        let end = (start + self.page_size).min(entries.len());
-        let tools: Vec<Tool> = entries[start..end].iter().map(|e| e.tool.clone()).collect();
+        let catalog = self.dispatcher.catalog();
+        let visible: Vec<Tool> = catalog
+            .entries()
+            .iter()
+            .filter(|e| e.exposed)
+            .map(|e| e.tool.clone())
+            .collect();
+        let (tools, next_cursor) = lists::page(visible, request, self.page_size)?;
         let mut result = ListToolsResult::with_all_items(tools);
-        if end < entries.len() {
-            result.next_cursor = Some(end.to_string());
-        }
+        result.next_cursor = next_cursor;
         Ok(result)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.dispatcher.catalog().get(name).map(|e| e.tool.clone())
+        self.dispatcher
+            .catalog()
+            .get(name)
+            .filter(|e| e.exposed)
+            .map(|e| e.tool.clone())
     }
 
     async fn call_tool(
@@ -130,32 +142,136 @@ impl ServerHandler for McpHandler {
         }
     }
 
-    // Capabilities Switchboard does not declare answer "method not found"
-    // rather than rmcp's default empty success, so clients are not misled.
+    // Capabilities Switchboard does not declare (no upstreams) answer
+    // "method not found" rather than rmcp's default empty success, so
+    // clients are not misled.
     async fn list_prompts(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        Err(McpError::method_not_found::<ListPromptsRequestMethod>())
+        if self.dispatcher.upstreams().is_empty() {
+            return Err(McpError::method_not_found::<ListPromptsRequestMethod>());
+        }
+        lists::prompts(&self.dispatcher, request, self.page_size)
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        if self.dispatcher.upstreams().is_empty() {
+            return Err(McpError::method_not_found::<GetPromptRequestMethod>());
+        }
+        lists::get_prompt(&self.dispatcher, request)
+            .await
+            .map(Into::into)
     }
 
     async fn list_resources(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Err(McpError::method_not_found::<ListResourcesRequestMethod>())
+        if self.dispatcher.upstreams().is_empty() {
+            return Err(McpError::method_not_found::<ListResourcesRequestMethod>());
+        }
+        lists::resources(&self.dispatcher, request, self.page_size)
     }
 
     async fn list_resource_templates(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        Err(McpError::method_not_found::<
-            ListResourceTemplatesRequestMethod,
-        >())
+        if self.dispatcher.upstreams().is_empty() {
+            return Err(McpError::method_not_found::<
+                ListResourceTemplatesRequestMethod,
+            >());
+        }
+        lists::resource_templates(&self.dispatcher, request, self.page_size)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        if self.dispatcher.upstreams().is_empty() {
+            return Err(McpError::method_not_found::<ReadResourceRequestMethod>());
+        }
+        lists::read_resource(&self.dispatcher, request)
+            .await
+            .map(Into::into)
+    }
+
+    /// A legacy session is established: it hears list changes as plain
+    /// notifications until it goes away.
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        if self.dispatcher.upstreams().is_empty() {
+            return;
+        }
+        let mut changes = self.dispatcher.subscribe_changes();
+        let peer = context.peer;
+        tokio::spawn(async move {
+            loop {
+                let change = match changes.recv().await {
+                    Ok(change) => change,
+                    // Missed some: the client re-lists anyway.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => ListChanged::Tools,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                let sent = match change {
+                    ListChanged::Tools => peer.notify_tool_list_changed().await,
+                    ListChanged::Resources => peer.notify_resource_list_changed().await,
+                    ListChanged::Prompts => peer.notify_prompt_list_changed().await,
+                };
+                if sent.is_err() {
+                    // The session is gone.
+                    return;
+                }
+            }
+        });
+    }
+
+    /// 2026-07-28 clients hear list changes on a `subscriptions/listen`
+    /// stream.
+    fn accepted_subscription_filter(
+        &self,
+        _requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        if self.dispatcher.upstreams().is_empty() {
+            return None;
+        }
+        Some(
+            SubscriptionFilter::builder()
+                .tools_list_changed()
+                .resources_list_changed()
+                .prompts_list_changed()
+                .build(),
+        )
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let mut changes = self.dispatcher.subscribe_changes();
+        loop {
+            let change = tokio::select! {
+                () = context.cancelled() => return Ok(()),
+                change = changes.recv() => match change {
+                    Ok(change) => change,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => ListChanged::Tools,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+                },
+            };
+            let sink = context.sink();
+            // A category the client did not ask for is filtered by the sink.
+            let _ = match change {
+                ListChanged::Tools => sink.notify_tool_list_changed().await,
+                ListChanged::Resources => sink.notify_resource_list_changed().await,
+                ListChanged::Prompts => sink.notify_prompt_list_changed().await,
+            };
+        }
     }
 
     async fn complete(

@@ -10,6 +10,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod upstream;
+
+pub use upstream::{
+    BreakerSettings, Endpoint, RestartSettings, Secret, UpstreamConfig, expand_env_vars,
+};
+
 /// Default config file, looked up in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "switchboard.toml";
 /// Default Streamable HTTP address: loopback only.
@@ -52,6 +58,8 @@ struct RawConfig {
     defaults: RawLimits,
     #[serde(default)]
     plugins: BTreeMap<Spanned<String>, RawPlugin>,
+    #[serde(default)]
+    upstreams: BTreeMap<Spanned<String>, upstream::RawUpstream>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,6 +131,7 @@ pub struct Config {
     pub path: PathBuf,
     pub server: ServerSettings,
     pub plugins: Vec<PluginConfig>,
+    pub upstreams: Vec<UpstreamConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -340,21 +349,7 @@ impl Config {
                     "plugin names use only letters, digits, `_` and `-`".into(),
                 ));
             }
-            let prefix = match &plugin.prefix {
-                None => name.get_ref().clone(),
-                Some(prefix) if prefix.get_ref().is_empty() => String::new(),
-                Some(prefix) if is_valid_name_part(prefix.get_ref()) => prefix.get_ref().clone(),
-                Some(prefix) => {
-                    return Err(at(
-                        prefix.span(),
-                        &format!("{key}.prefix"),
-                        format!(
-                            "`{}` is not a valid prefix: use letters, digits, `_` and `-`, or \"\" for none",
-                            prefix.get_ref()
-                        ),
-                    ));
-                }
-            };
+            let prefix = resolve_prefix(&name, plugin.prefix.as_ref(), &key, &at)?;
             let limits = resolve_limits(&plugin.limits, defaults, &format!("{key}.limits"), &at)?;
             let grants = resolve_grants(plugin.grants, &format!("{key}.grants"), base, &at)?;
             plugins.push(PluginConfig {
@@ -367,10 +362,34 @@ impl Config {
             });
         }
 
+        let mut upstreams = Vec::with_capacity(raw.upstreams.len());
+        for (name, raw_upstream) in raw.upstreams {
+            let key = format!("upstreams.{}", name.get_ref());
+            if plugins.iter().any(|p| &p.name == name.get_ref()) {
+                return Err(at(
+                    name.span(),
+                    &key,
+                    format!(
+                        "a plugin is already named `{}`: plugins and upstreams share one namespace",
+                        name.get_ref()
+                    ),
+                ));
+            }
+            let line = line_of(text, name.span().start);
+            upstreams.push(upstream::resolve_upstream(
+                &name,
+                raw_upstream,
+                base,
+                &at,
+                line,
+            )?);
+        }
+
         Ok(Config {
             path: path.to_owned(),
             server,
             plugins,
+            upstreams,
         })
     }
 }
@@ -420,20 +439,7 @@ fn resolve_grants(
 ) -> Result<PluginGrants, ConfigError> {
     let mut grants = PluginGrants::default();
     for pattern in raw.tools {
-        let valid = pattern
-            .get_ref()
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-*?".contains(&b));
-        if pattern.get_ref().is_empty() || !valid {
-            return Err(at(
-                pattern.span(),
-                &format!("{key}.tools"),
-                format!(
-                    "`{}` is not a tool pattern: use tool names with `*` and `?` wildcards",
-                    pattern.get_ref()
-                ),
-            ));
-        }
+        check_tool_pattern(&pattern, &format!("{key}.tools"), at)?;
         grants.tools.push(pattern.into_inner());
     }
     for var in raw.env {
@@ -472,6 +478,52 @@ fn resolve_grants(
         });
     }
     Ok(grants)
+}
+
+/// The prefix of a provider's tool names: its own (already checked) name
+/// unless overridden; `""` means none.
+fn resolve_prefix(
+    name: &Spanned<String>,
+    prefix: Option<&Spanned<String>>,
+    key: &str,
+    at: &(dyn Fn(std::ops::Range<usize>, &str, String) -> ConfigError + '_),
+) -> Result<String, ConfigError> {
+    match prefix {
+        None => Ok(name.get_ref().clone()),
+        Some(prefix) if prefix.get_ref().is_empty() => Ok(String::new()),
+        Some(prefix) if is_valid_name_part(prefix.get_ref()) => Ok(prefix.get_ref().clone()),
+        Some(prefix) => Err(at(
+            prefix.span(),
+            &format!("{key}.prefix"),
+            format!(
+                "`{}` is not a valid prefix: use letters, digits, `_` and `-`, or \"\" for none",
+                prefix.get_ref()
+            ),
+        )),
+    }
+}
+
+/// A tool-name pattern: name characters plus `*` and `?` wildcards.
+fn check_tool_pattern(
+    pattern: &Spanned<String>,
+    key: &str,
+    at: &(dyn Fn(std::ops::Range<usize>, &str, String) -> ConfigError + '_),
+) -> Result<(), ConfigError> {
+    let valid = pattern
+        .get_ref()
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_-*?".contains(&b));
+    if pattern.get_ref().is_empty() || !valid {
+        return Err(at(
+            pattern.span(),
+            key,
+            format!(
+                "`{}` is not a tool pattern: use tool names with `*` and `?` wildcards",
+                pattern.get_ref()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `[A-Za-z0-9_-]+`: what every MCP client accepts in a tool name.

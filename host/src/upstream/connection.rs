@@ -1,0 +1,251 @@
+//! One MCP client session with one replica: the transport (a child process
+//! or Streamable HTTP), the era negotiation, and what the upstream tells us
+//! unprompted (progress, logs, list changes).
+
+// MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
+// protocol eras upstreams speak.
+#![allow(deprecated)]
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::{
+    ClientCapabilities, ClientConfig, Implementation, LoggingLevel,
+    LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken, ProtocolVersion,
+};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt as _};
+use tokio::sync::mpsc;
+
+use crate::config::Endpoint;
+use crate::dispatch::{ClientEvent, EventSink, ListChanged};
+
+/// Progress tokens of calls in flight on one connection, and where their
+/// progress goes.
+#[derive(Default)]
+pub struct ProgressRoutes(Mutex<HashMap<ProgressToken, EventSink>>);
+
+impl ProgressRoutes {
+    pub fn insert(&self, token: ProgressToken, sink: EventSink) {
+        self.lock().insert(token, sink);
+    }
+
+    pub fn remove(&self, token: &ProgressToken) {
+        self.lock().remove(token);
+    }
+
+    fn get(&self, token: &ProgressToken) -> Option<EventSink> {
+        self.lock().get(token).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProgressToken, EventSink>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The host's side of one upstream session.
+pub struct UpstreamClient {
+    upstream: Arc<str>,
+    progress: Arc<ProgressRoutes>,
+    changes: mpsc::UnboundedSender<ListChanged>,
+}
+
+impl UpstreamClient {
+    pub fn new(
+        upstream: Arc<str>,
+        progress: Arc<ProgressRoutes>,
+        changes: mpsc::UnboundedSender<ListChanged>,
+    ) -> Self {
+        Self {
+            upstream,
+            progress,
+            changes,
+        }
+    }
+}
+
+impl ClientHandler for UpstreamClient {
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let Some(sink) = self.progress.get(&params.progress_token) else {
+            return;
+        };
+        let event = ClientEvent::Progress {
+            source: self.upstream.to_string(),
+            done: params.progress,
+            total: params.total,
+            message: params.message,
+        };
+        // Not awaited here: a slow client must not stall this connection's
+        // message loop (and with it every other call on it).
+        tokio::spawn(async move { sink.send(event).await });
+    }
+
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let upstream = &*self.upstream;
+        let logger = params.logger.as_deref().unwrap_or("");
+        let data = params.data.to_string();
+        match params.level {
+            LoggingLevel::Debug => {
+                tracing::debug!(target: "switchboard::upstream", upstream, logger, "{data}")
+            }
+            LoggingLevel::Info | LoggingLevel::Notice => {
+                tracing::info!(target: "switchboard::upstream", upstream, logger, "{data}")
+            }
+            LoggingLevel::Warning => {
+                tracing::warn!(target: "switchboard::upstream", upstream, logger, "{data}")
+            }
+            _ => tracing::error!(target: "switchboard::upstream", upstream, logger, "{data}"),
+        }
+    }
+
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        let _ = self.changes.send(ListChanged::Tools);
+    }
+
+    async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        let _ = self.changes.send(ListChanged::Resources);
+    }
+
+    async fn on_prompt_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        let _ = self.changes.send(ListChanged::Prompts);
+    }
+}
+
+pub type Session = RunningService<RoleClient, UpstreamClient>;
+
+/// A live session and, for a child process, its process id.
+pub struct Connection {
+    pub session: Session,
+    pub pid: Option<u32>,
+}
+
+/// Host environment variables a child process gets without being granted
+/// them: where programs are, whose they are, and the locale.
+pub const INHERITED_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
+];
+
+/// Longest stderr line of a child kept in the host's log.
+const MAX_STDERR_LINE: usize = 4096;
+
+/// Starts (or dials) the replica and runs the MCP handshake in whichever
+/// era it speaks. The error says what failed, without secrets.
+pub async fn connect(
+    endpoint: &Endpoint,
+    client: UpstreamClient,
+    http: &reqwest::Client,
+    timeout: Duration,
+) -> Result<Connection, String> {
+    let upstream = client.upstream.clone();
+    let lifecycle = ClientLifecycleMode::Auto {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        legacy_version: Some(ProtocolVersion::V_2025_11_25),
+    };
+    let (handshake, pid) = match endpoint {
+        Endpoint::Command {
+            program,
+            args,
+            env,
+            cwd,
+        } => {
+            let mut command = tokio::process::Command::new(program);
+            command.args(args);
+            // The child does not inherit the host's environment, which may
+            // hold other upstreams' credentials: only what a process needs
+            // to run, plus what the admin gave it.
+            command.env_clear();
+            for name in INHERITED_ENV {
+                if let Some(value) = std::env::var_os(name) {
+                    command.env(name, value);
+                }
+            }
+            command.envs(env.iter().map(|(k, v)| (k, v.expose())));
+            if let Some(cwd) = cwd {
+                command.current_dir(cwd);
+            }
+            let (transport, stderr) = TokioChildProcess::builder(command)
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+            let pid = transport.id();
+            if let Some(stderr) = stderr {
+                tokio::spawn(log_stderr(upstream.clone(), pid, stderr));
+            }
+            (
+                tokio::time::timeout(timeout, client.serve_with_lifecycle(transport, lifecycle))
+                    .await,
+                pid,
+            )
+        }
+        Endpoint::Http { url, headers } => {
+            let mut custom = HashMap::new();
+            for (name, value) in headers {
+                let name = http::HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("header name `{name}` is not valid"))?;
+                let value = http::HeaderValue::from_str(value.expose())
+                    .map_err(|_| format!("the value of header `{name}` is not valid"))?;
+                custom.insert(name, value);
+            }
+            let config =
+                StreamableHttpClientTransportConfig::with_uri(url.as_str()).custom_headers(custom);
+            let transport = StreamableHttpClientTransport::with_client(http.clone(), config);
+            (
+                tokio::time::timeout(timeout, client.serve_with_lifecycle(transport, lifecycle))
+                    .await,
+                None,
+            )
+        }
+    };
+    match handshake {
+        Err(_) => Err(format!(
+            "no MCP handshake within {} ms",
+            timeout.as_millis()
+        )),
+        Ok(Err(e)) => Err(format!("MCP handshake failed: {e}")),
+        Ok(Ok(session)) => Ok(Connection { session, pid }),
+    }
+}
+
+/// The child's stderr, line by line, into the host's log (bounded lines, so
+/// a child cannot flood memory with one endless line).
+async fn log_stderr(upstream: Arc<str>, pid: Option<u32>, stderr: tokio::process::ChildStderr) {
+    let mut lines = tokio::io::BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = (&mut lines)
+            .take(MAX_STDERR_LINE as u64)
+            .read_until(b'\n', &mut line)
+            .await;
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim_end();
+                if !text.is_empty() {
+                    tracing::info!(target: "switchboard::upstream", upstream = &*upstream, pid, "stderr: {text}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,652 @@
+//! Other MCP servers as providers. Each `[upstreams.NAME]` is one provider
+//! that balances calls over its replicas (least in flight), keeps each one
+//! up ([`replica::supervise`]), and stops sending calls to a failing one
+//! ([`breaker`]). Its tools, resources and prompts are served to clients
+//! under namespaced names.
+
+mod breaker;
+mod connection;
+mod namespace;
+mod replica;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientRequest,
+    GetPromptRequestParams, GetPromptResult, JsonObject, Prompt, ReadResourceRequestParams,
+    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, ServerResult, Tool,
+};
+use rmcp::service::{PeerRequestOptions, ServiceError};
+use rmcp::{Peer, RoleClient};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::UpstreamConfig;
+use crate::dispatch::{CallScope, ListChanged};
+use crate::provider::{FailureKind, Provider, ToolFailure, ToolSpec};
+pub use namespace::{resource_uri, split_resource_uri};
+pub use replica::{Health, ReplicaStatus};
+use replica::{InFlight, Link, Replica};
+
+/// What the upstream offers, as it last told us (its own names).
+#[derive(Debug, Default, Clone)]
+struct Listing {
+    tools: Vec<Tool>,
+    resources: Vec<Resource>,
+    templates: Vec<ResourceTemplate>,
+    prompts: Vec<Prompt>,
+}
+
+/// The state replicas and calls share.
+pub struct Shared {
+    config: UpstreamConfig,
+    name: Arc<str>,
+    replicas: Vec<Arc<Replica>>,
+    listing: RwLock<Listing>,
+    /// List changes announced by the upstream, for the refresher.
+    changes: mpsc::UnboundedSender<ListChanged>,
+    /// Bumped on every replica state change; waiting callers watch it.
+    state: watch::Sender<u64>,
+    http: reqwest::Client,
+    shutdown: CancellationToken,
+    next: AtomicUsize,
+    /// Where the host hears that what this upstream offers changed.
+    host_changes: mpsc::UnboundedSender<ListChanged>,
+}
+
+impl Shared {
+    fn state_changed(&self) {
+        self.state.send_modify(|generation| *generation += 1);
+    }
+
+    fn listing(&self) -> std::sync::RwLockReadGuard<'_, Listing> {
+        self.listing.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lists everything the server declares from one of its sessions.
+    async fn refresh_listing(&self, peer: &Peer<RoleClient>) -> Result<(), String> {
+        let capabilities = peer
+            .peer_info()
+            .map(|info| info.capabilities.clone())
+            .unwrap_or_default();
+        let timeout = self.config.connect_timeout;
+        let mut listing = Listing::default();
+        if capabilities.tools.is_some() {
+            listing.tools = bounded(timeout, "tools/list", peer.list_all_tools()).await?;
+        }
+        if capabilities.resources.is_some() {
+            listing.resources =
+                bounded(timeout, "resources/list", peer.list_all_resources()).await?;
+            // Templates are optional even for servers with resources.
+            listing.templates = bounded(
+                timeout,
+                "resources/templates/list",
+                peer.list_all_resource_templates(),
+            )
+            .await
+            .unwrap_or_default();
+        }
+        if capabilities.prompts.is_some() {
+            listing.prompts = bounded(timeout, "prompts/list", peer.list_all_prompts()).await?;
+        }
+        self.store_listing(listing, None);
+        Ok(())
+    }
+
+    /// Replaces the listing (or one kind of it) and tells the host what
+    /// changed.
+    fn store_listing(&self, fresh: Listing, only: Option<ListChanged>) {
+        let mut changed = Vec::new();
+        {
+            let mut listing = self.listing.write().unwrap_or_else(|e| e.into_inner());
+            let wanted = |kind| only.is_none_or(|only| only == kind);
+            if wanted(ListChanged::Tools) && listing.tools != fresh.tools {
+                listing.tools = fresh.tools;
+                changed.push(ListChanged::Tools);
+            }
+            if wanted(ListChanged::Resources)
+                && (listing.resources != fresh.resources || listing.templates != fresh.templates)
+            {
+                listing.resources = fresh.resources;
+                listing.templates = fresh.templates;
+                changed.push(ListChanged::Resources);
+            }
+            if wanted(ListChanged::Prompts) && listing.prompts != fresh.prompts {
+                listing.prompts = fresh.prompts;
+                changed.push(ListChanged::Prompts);
+            }
+        }
+        for kind in changed {
+            let _ = self.host_changes.send(kind);
+        }
+    }
+}
+
+async fn bounded<T>(
+    timeout: Duration,
+    what: &str,
+    request: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(timeout, request).await {
+        Err(_) => Err(format!(
+            "{what}: no answer within {} ms",
+            timeout.as_millis()
+        )),
+        Ok(Err(e)) => Err(format!("{what}: {e}")),
+        Ok(Ok(value)) => Ok(value),
+    }
+}
+
+/// An upstream MCP server (all its replicas) as one provider.
+pub struct Upstream {
+    shared: Arc<Shared>,
+}
+
+/// What `check` shows for an upstream.
+#[derive(Debug, Clone)]
+pub struct UpstreamStatus {
+    pub name: String,
+    pub tools: usize,
+    pub replicas: Vec<ReplicaStatus>,
+}
+
+impl Upstream {
+    /// Starts supervising every replica. `host_changes` hears about every
+    /// change of what this upstream offers.
+    pub fn start(
+        config: UpstreamConfig,
+        http: reqwest::Client,
+        host_changes: mpsc::UnboundedSender<ListChanged>,
+    ) -> Arc<Self> {
+        let (changes, mut announced) = mpsc::unbounded_channel();
+        let replicas = config
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(index, endpoint)| {
+                Arc::new(Replica::new(
+                    index,
+                    endpoint.clone(),
+                    breaker::Breaker::new(config.breaker),
+                ))
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            name: Arc::from(config.name.as_str()),
+            config,
+            replicas,
+            listing: RwLock::default(),
+            changes,
+            state: watch::channel(0).0,
+            http,
+            shutdown: CancellationToken::new(),
+            next: AtomicUsize::new(0),
+            host_changes,
+        });
+        for replica in &shared.replicas {
+            tokio::spawn(replica::supervise(shared.clone(), replica.clone()));
+        }
+        // Re-lists what the upstream says changed, from any ready replica.
+        let refresher = shared.clone();
+        tokio::spawn(async move {
+            while let Some(kind) = announced.recv().await {
+                let Some(link) = refresher.any_ready_link() else {
+                    continue;
+                };
+                if let Err(problem) = refresher.refresh_kind(&link.peer, kind).await {
+                    tracing::warn!(
+                        target: "switchboard::upstream",
+                        upstream = &*refresher.name,
+                        "could not refresh after a list change: {problem}"
+                    );
+                }
+            }
+        });
+        Arc::new(Self { shared })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.shared.config.prefix
+    }
+
+    /// The `expose` patterns (own tool names), `None` meaning all.
+    pub fn expose(&self) -> Option<&[String]> {
+        self.shared.config.expose.as_deref()
+    }
+
+    /// Waits until some replica is ready, every replica is in a crash loop,
+    /// or `limit` passes; whichever comes first.
+    pub async fn wait_settled(&self, limit: Duration) {
+        let mut state = self.shared.state.subscribe();
+        let settled = || {
+            let healths: Vec<Health> = self.shared.replicas.iter().map(|r| r.health()).collect();
+            healths.contains(&Health::Ready)
+                || healths
+                    .iter()
+                    .all(|h| matches!(h, Health::CrashLoop { .. }))
+        };
+        let _ = tokio::time::timeout(limit, async {
+            while !settled() {
+                if state.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+    }
+
+    pub fn status(&self) -> UpstreamStatus {
+        UpstreamStatus {
+            name: self.shared.name.to_string(),
+            tools: self.shared.listing().tools.len(),
+            replicas: self.shared.replicas.iter().map(|r| r.status()).collect(),
+        }
+    }
+
+    /// The tools as the upstream describes them, for the catalog. A tool
+    /// whose schema cannot be turned into text is left out (and logged).
+    pub fn tool_specs(&self) -> Vec<ToolSpec> {
+        self.shared
+            .listing()
+            .tools
+            .iter()
+            .map(|tool| ToolSpec {
+                name: tool.name.to_string(),
+                title: tool.title.clone(),
+                description: tool.description.as_deref().unwrap_or_default().to_owned(),
+                input_schema: serde_json::Value::Object((*tool.input_schema).clone()).to_string(),
+                output_schema: tool
+                    .output_schema
+                    .as_ref()
+                    .map(|schema| serde_json::Value::Object((**schema).clone()).to_string()),
+                annotations: tool.annotations.clone(),
+            })
+            .collect()
+    }
+
+    /// Resources under namespaced URIs.
+    pub fn resources(&self) -> Vec<Resource> {
+        self.shared
+            .listing()
+            .resources
+            .iter()
+            .cloned()
+            .map(|mut resource| {
+                resource.uri = resource_uri(&self.shared.name, &resource.uri);
+                resource
+            })
+            .collect()
+    }
+
+    pub fn resource_templates(&self) -> Vec<ResourceTemplate> {
+        self.shared
+            .listing()
+            .templates
+            .iter()
+            .cloned()
+            .map(|mut template| {
+                template.uri_template = resource_uri(&self.shared.name, &template.uri_template);
+                template
+            })
+            .collect()
+    }
+
+    /// Prompts under `<prefix>_<name>`.
+    pub fn prompts(&self) -> Vec<Prompt> {
+        self.shared
+            .listing()
+            .prompts
+            .iter()
+            .cloned()
+            .map(|mut prompt| {
+                prompt.name = crate::catalog::public_name(self.prefix(), &prompt.name);
+                prompt
+            })
+            .collect()
+    }
+
+    /// The upstream's own name of a prompt clients know as `public`.
+    pub fn own_prompt_name(&self, public: &str) -> Option<String> {
+        self.shared
+            .listing()
+            .prompts
+            .iter()
+            .find(|p| crate::catalog::public_name(self.prefix(), &p.name) == public)
+            .map(|p| p.name.clone())
+    }
+
+    /// Reads `uri` (the upstream's own URI); the contents come back under
+    /// namespaced URIs.
+    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, ToolFailure> {
+        let params = ReadResourceRequestParams::new(uri.to_owned());
+        let mut result = self
+            .request("resources/read", |peer| async move {
+                peer.read_resource(params).await
+            })
+            .await?;
+        for contents in &mut result.contents {
+            if let ResourceContents::TextResourceContents { uri, .. }
+            | ResourceContents::BlobResourceContents { uri, .. } = contents
+            {
+                *uri = resource_uri(&self.shared.name, uri);
+            }
+        }
+        Ok(result)
+    }
+
+    pub async fn get_prompt(
+        &self,
+        own_name: &str,
+        arguments: Option<JsonObject>,
+    ) -> Result<GetPromptResult, ToolFailure> {
+        let mut params = GetPromptRequestParams::new(own_name.to_owned());
+        if let Some(arguments) = arguments {
+            params = params.with_arguments(arguments);
+        }
+        self.request("prompts/get", |peer| async move {
+            peer.get_prompt(params).await
+        })
+        .await
+    }
+
+    /// One request that is not a tool call, on a ready replica, within the
+    /// upstream's timeout.
+    async fn request<T, F, Fut>(&self, what: &str, send: F) -> Result<T, ToolFailure>
+    where
+        F: FnOnce(Peer<RoleClient>) -> Fut,
+        Fut: Future<Output = Result<T, ServiceError>>,
+    {
+        let deadline = Instant::now() + self.shared.config.timeout;
+        let (link, in_flight, replica) = self.pick(deadline, &CancellationToken::new()).await?;
+        match tokio::time::timeout_at(deadline.into(), send(link.peer)).await {
+            Err(_) => {
+                let reason = format!(
+                    "{what} got no answer within {} ms",
+                    self.shared.config.timeout.as_millis()
+                );
+                in_flight.failed(&reason);
+                Err(self.unavailable(&reason, FailureKind::Timeout))
+            }
+            Ok(Err(ServiceError::McpError(error))) => {
+                in_flight.succeeded();
+                Err(ToolFailure::new(
+                    FailureKind::Failed,
+                    format!("upstream `{}`: {}", self.name(), error.message),
+                ))
+            }
+            Ok(Err(error)) => {
+                let reason = format!("{what} failed: {error}");
+                in_flight.failed(&reason);
+                replica.request_reconnect();
+                Err(self.unavailable(&reason, FailureKind::Failed))
+            }
+            Ok(Ok(value)) => {
+                in_flight.succeeded();
+                Ok(value)
+            }
+        }
+    }
+
+    fn unavailable(&self, reason: &str, kind: FailureKind) -> ToolFailure {
+        ToolFailure::new(
+            kind,
+            format!("upstream `{}` unavailable: {reason}", self.name()),
+        )
+    }
+
+    /// A replica for one call: the ready one with the fewest calls in
+    /// flight. While replicas are (re)starting, waits for one within the
+    /// deadline; when none can serve before it, says why at once.
+    async fn pick(
+        &self,
+        deadline: Instant,
+        cancel: &CancellationToken,
+    ) -> Result<(Link, InFlight, Arc<Replica>), ToolFailure> {
+        let mut state = self.shared.state.subscribe();
+        loop {
+            let now = Instant::now();
+            let replicas = &self.shared.replicas;
+            let start = self.shared.next.fetch_add(1, Ordering::Relaxed);
+            let best = (0..replicas.len())
+                .map(|offset| &replicas[(start + offset) % replicas.len()])
+                .filter(|replica| replica.usable(now))
+                .min_by_key(|replica| replica.in_flight());
+            if let Some(replica) = best
+                && let Ok((link, in_flight)) = replica.admit(now)
+            {
+                return Ok((link, in_flight, replica.clone()));
+            }
+            let worth_waiting = replicas.iter().any(|replica| match replica.health() {
+                Health::Starting => true,
+                Health::Down { retry_at, .. } => retry_at < deadline,
+                Health::Ready | Health::CrashLoop { .. } => false,
+            });
+            if !worth_waiting {
+                let reasons: Vec<String> = replicas
+                    .iter()
+                    .map(|replica| {
+                        let reason = replica.unavailable_reason(now);
+                        if replicas.len() == 1 {
+                            reason
+                        } else {
+                            format!(
+                                "replica {} ({}): {reason}",
+                                replica.index + 1,
+                                replica.endpoint
+                            )
+                        }
+                    })
+                    .collect();
+                return Err(self.unavailable(&reasons.join("; "), FailureKind::Failed));
+            }
+            tokio::select! {
+                changed = state.changed() => {
+                    if changed.is_err() {
+                        return Err(self.unavailable("shutting down", FailureKind::Failed));
+                    }
+                }
+                () = tokio::time::sleep_until(deadline.into()) => {
+                    return Err(self.unavailable(
+                        "no replica became ready before the call's deadline",
+                        FailureKind::Timeout,
+                    ));
+                }
+                () = cancel.cancelled() => {
+                    return Err(ToolFailure::new(FailureKind::Cancelled, "cancelled while waiting for the upstream"));
+                }
+            }
+        }
+    }
+
+    async fn call_tool(
+        &self,
+        tool: &str,
+        arguments: JsonObject,
+        scope: CallScope,
+    ) -> Result<rmcp::model::CallToolResult, ToolFailure> {
+        let started = Instant::now();
+        let (link, in_flight, replica) = self.pick(scope.deadline, &scope.cancel).await?;
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(
+            CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments),
+        ));
+        let handle = match link
+            .peer
+            .send_request_with_option(request, PeerRequestOptions::no_options())
+            .await
+        {
+            Ok(handle) => handle,
+            Err(error) => {
+                let reason = format!("could not send the call: {error}");
+                in_flight.failed(&reason);
+                replica.request_reconnect();
+                return Err(self.unavailable(&reason, FailureKind::Failed));
+            }
+        };
+        // Progress for this call goes to whoever waits for it; if the
+        // caller goes away, the upstream hears `notifications/cancelled`.
+        let pending = PendingCall {
+            peer: link.peer.clone(),
+            progress: link.progress.clone(),
+            token: handle.progress_token.clone(),
+            id: Some(handle.id.clone()),
+        };
+        link.progress
+            .insert(handle.progress_token.clone(), scope.events.clone());
+        let outcome = tokio::select! {
+            outcome = handle.await_response() => outcome,
+            () = tokio::time::sleep_until(scope.deadline.into()) => {
+                let reason = format!(
+                    "`{tool}` got no answer within {} ms",
+                    scope.deadline.saturating_duration_since(started).as_millis()
+                );
+                in_flight.failed(&reason);
+                drop(pending);
+                return Err(ToolFailure::new(
+                    FailureKind::Timeout,
+                    format!("upstream `{}`: {reason}", self.name()),
+                ));
+            }
+            () = scope.cancel.cancelled() => {
+                drop(pending);
+                return Err(ToolFailure::new(
+                    FailureKind::Cancelled,
+                    format!("call to `{tool}` on upstream `{}` was cancelled", self.name()),
+                ));
+            }
+        };
+        pending.answered();
+        match outcome {
+            Ok(ServerResult::CallToolResult(result)) => {
+                in_flight.succeeded();
+                Ok(result)
+            }
+            Ok(_) => {
+                in_flight.succeeded();
+                Err(ToolFailure::new(
+                    FailureKind::Failed,
+                    format!(
+                        "upstream `{}` answered `{tool}` with something other than a tool result (tasks and input requests are not supported)",
+                        self.name()
+                    ),
+                ))
+            }
+            Err(ServiceError::McpError(error)) => {
+                // It answered: the connection is fine, the call was not.
+                in_flight.succeeded();
+                Err(ToolFailure::new(
+                    FailureKind::Failed,
+                    format!(
+                        "upstream `{}` refused `{tool}`: {}",
+                        self.name(),
+                        error.message
+                    ),
+                ))
+            }
+            Err(error) => {
+                let reason = format!("connection lost during `{tool}` ({error})");
+                in_flight.failed(&reason);
+                replica.request_reconnect();
+                Err(self.unavailable(&reason, FailureKind::Failed))
+            }
+        }
+    }
+
+    /// Stops every replica (children are killed).
+    pub fn shutdown(&self) {
+        self.shared.shutdown.cancel();
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.shared.shutdown.cancel();
+    }
+}
+
+impl Shared {
+    fn any_ready_link(&self) -> Option<Link> {
+        self.replicas.iter().find_map(|replica| replica.link())
+    }
+
+    async fn refresh_kind(&self, peer: &Peer<RoleClient>, kind: ListChanged) -> Result<(), String> {
+        let timeout = self.config.connect_timeout;
+        let mut fresh = Listing::default();
+        match kind {
+            ListChanged::Tools => {
+                fresh.tools = bounded(timeout, "tools/list", peer.list_all_tools()).await?;
+            }
+            ListChanged::Resources => {
+                fresh.resources =
+                    bounded(timeout, "resources/list", peer.list_all_resources()).await?;
+                fresh.templates = bounded(
+                    timeout,
+                    "resources/templates/list",
+                    peer.list_all_resource_templates(),
+                )
+                .await
+                .unwrap_or_default();
+            }
+            ListChanged::Prompts => {
+                fresh.prompts = bounded(timeout, "prompts/list", peer.list_all_prompts()).await?;
+            }
+        }
+        self.store_listing(fresh, Some(kind));
+        Ok(())
+    }
+}
+
+/// A tool call sent upstream and not yet answered.
+struct PendingCall {
+    peer: Peer<RoleClient>,
+    progress: Arc<connection::ProgressRoutes>,
+    token: rmcp::model::ProgressToken,
+    id: Option<rmcp::model::RequestId>,
+}
+
+impl PendingCall {
+    fn answered(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        self.progress.remove(&self.token);
+        if let Some(id) = self.id.take() {
+            let peer = self.peer.clone();
+            tokio::spawn(async move {
+                let param = CancelledNotificationParam::new(
+                    Some(id),
+                    Some("the caller stopped waiting".into()),
+                );
+                let _ = peer.notify_cancelled(param).await;
+            });
+        }
+    }
+}
+
+impl Provider for Upstream {
+    fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    fn timeout(&self) -> Duration {
+        self.shared.config.timeout
+    }
+
+    fn call<'a>(
+        &'a self,
+        tool: &'a str,
+        arguments: JsonObject,
+        scope: CallScope,
+    ) -> BoxFuture<'a, Result<rmcp::model::CallToolResult, ToolFailure>> {
+        Box::pin(self.call_tool(tool, arguments, scope))
+    }
+}

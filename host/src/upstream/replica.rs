@@ -1,0 +1,445 @@
+//! One replica of an upstream and the task that keeps it up: connect,
+//! list, watch (exit, health check), and restart with exponential backoff,
+//! reporting a crash loop instead of spinning.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{ClientRequest, PingRequest, ServerNotification, SubscriptionFilter};
+use rmcp::{Peer, RoleClient};
+use tokio::sync::Notify;
+
+use super::Shared;
+use super::breaker::{Admission, Breaker};
+use super::connection::{self, ProgressRoutes, Session, UpstreamClient};
+use crate::config::Endpoint;
+use crate::dispatch::ListChanged;
+
+/// Failed starts (or runs shorter than [`STABLE_AFTER`]) in a row that make
+/// a crash loop.
+const CRASH_LOOP_FAILURES: u32 = 5;
+/// A session that lasted this long counts as a success: backoff resets.
+const STABLE_AFTER: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// Connecting (first start or a restart).
+    Starting,
+    Ready,
+    /// Down; the next attempt is at `retry_at`.
+    Down {
+        reason: String,
+        retry_at: Instant,
+    },
+    /// Failed [`CRASH_LOOP_FAILURES`] times or more in a row; still retried,
+    /// at the longest backoff.
+    CrashLoop {
+        reason: String,
+        failures: u32,
+        retry_at: Instant,
+    },
+}
+
+impl Health {
+    pub fn describe(&self, now: Instant) -> String {
+        match self {
+            Health::Starting => "starting".into(),
+            Health::Ready => "ready".into(),
+            Health::Down { reason, retry_at } => format!(
+                "down: {reason}; retrying in {} ms",
+                retry_at.saturating_duration_since(now).as_millis()
+            ),
+            Health::CrashLoop {
+                reason,
+                failures,
+                retry_at,
+            } => format!(
+                "crash loop: failed {failures} times in a row (last: {reason}); retrying in {} ms",
+                retry_at.saturating_duration_since(now).as_millis()
+            ),
+        }
+    }
+}
+
+/// What a call needs to use a ready replica.
+#[derive(Clone)]
+pub struct Link {
+    pub peer: Peer<RoleClient>,
+    pub progress: Arc<ProgressRoutes>,
+}
+
+struct ReplicaState {
+    health: Health,
+    link: Option<Link>,
+    pid: Option<u32>,
+    /// Sessions started after the first.
+    restarts: u32,
+    ever_ready: bool,
+    breaker: Breaker,
+}
+
+pub struct Replica {
+    pub index: usize,
+    pub endpoint: Endpoint,
+    state: Mutex<ReplicaState>,
+    in_flight: AtomicUsize,
+    /// Asks the supervisor to drop the session and reconnect.
+    reconnect: Notify,
+}
+
+/// A snapshot for `check` and logs.
+#[derive(Debug, Clone)]
+pub struct ReplicaStatus {
+    pub endpoint: String,
+    pub health: Health,
+    pub pid: Option<u32>,
+    pub restarts: u32,
+    pub breaker_closed: bool,
+}
+
+impl Replica {
+    pub fn new(index: usize, endpoint: Endpoint, breaker: Breaker) -> Self {
+        Self {
+            index,
+            endpoint,
+            state: Mutex::new(ReplicaState {
+                health: Health::Starting,
+                link: None,
+                pid: None,
+                restarts: 0,
+                ever_ready: false,
+                breaker,
+            }),
+            in_flight: AtomicUsize::new(0),
+            reconnect: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReplicaState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn status(&self) -> ReplicaStatus {
+        let state = self.lock();
+        ReplicaStatus {
+            endpoint: self.endpoint.to_string(),
+            health: state.health.clone(),
+            pid: state.pid,
+            restarts: state.restarts,
+            breaker_closed: state.breaker.is_closed(),
+        }
+    }
+
+    pub fn health(&self) -> Health {
+        self.lock().health.clone()
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The link if the replica is ready and its breaker would let a call
+    /// through now (without taking a probe slot).
+    pub fn usable(&self, now: Instant) -> bool {
+        let state = self.lock();
+        state.health == Health::Ready && state.breaker.would_admit(now)
+    }
+
+    /// The session, if the replica is ready (breaker aside).
+    pub fn link(&self) -> Option<Link> {
+        let state = self.lock();
+        (state.health == Health::Ready)
+            .then(|| state.link.clone())
+            .flatten()
+    }
+
+    /// Takes the replica for one call: `Err` says why it cannot.
+    pub fn admit(self: &Arc<Self>, now: Instant) -> Result<(Link, InFlight), String> {
+        let mut state = self.lock();
+        let link = match (&state.health, &state.link) {
+            (Health::Ready, Some(link)) => link.clone(),
+            (health, _) => return Err(health.describe(now)),
+        };
+        if let Admission::Refused { reason, retry_in } = state.breaker.admit(now) {
+            return Err(format!(
+                "{reason}; next probe in {} ms",
+                retry_in.as_millis()
+            ));
+        }
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        Ok((
+            link,
+            InFlight {
+                replica: Arc::clone(self),
+                settled: false,
+            },
+        ))
+    }
+
+    /// Why calls cannot use this replica now, for an "unavailable" error.
+    pub fn unavailable_reason(&self, now: Instant) -> String {
+        let state = self.lock();
+        if state.health == Health::Ready
+            && let Some(refusal) = state.breaker.refusal(now)
+        {
+            return refusal;
+        }
+        state.health.describe(now)
+    }
+
+    /// Drops the current session (it is broken) so the supervisor restarts it.
+    pub fn request_reconnect(&self) {
+        self.reconnect.notify_one();
+    }
+
+    fn set(&self, health: Health, link: Option<Link>, pid: Option<u32>) {
+        let mut state = self.lock();
+        if health == Health::Ready {
+            if state.ever_ready {
+                state.restarts += 1;
+            }
+            state.ever_ready = true;
+            state.pid = pid;
+        }
+        state.link = link;
+        state.health = health;
+    }
+}
+
+/// One call on a replica. Its outcome feeds the breaker; dropped without
+/// one (the caller went away), a probe slot is given back.
+pub struct InFlight {
+    replica: Arc<Replica>,
+    settled: bool,
+}
+
+impl InFlight {
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        self.replica.lock().breaker.record_success();
+    }
+
+    pub fn failed(mut self, reason: &str) {
+        self.settled = true;
+        self.replica
+            .lock()
+            .breaker
+            .record_failure(Instant::now(), reason);
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.replica.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if !self.settled {
+            self.replica.lock().breaker.release_probe(Instant::now());
+        }
+    }
+}
+
+/// Keeps `replica` connected until the upstream shuts down.
+pub async fn supervise(shared: Arc<Shared>, replica: Arc<Replica>) {
+    let restart = shared.config.restart;
+    let mut backoff = restart.backoff;
+    let mut failures = 0u32;
+    let upstream = shared.name.clone();
+    let replica_index = replica.index;
+    loop {
+        if shared.shutdown.is_cancelled() {
+            return;
+        }
+        replica.set(Health::Starting, None, None);
+        shared.state_changed();
+        let progress = Arc::new(ProgressRoutes::default());
+        let client =
+            UpstreamClient::new(upstream.clone(), progress.clone(), shared.changes.clone());
+        let started = Instant::now();
+        let connected = tokio::select! {
+            connected = connection::connect(&replica.endpoint, client, &shared.http, shared.config.connect_timeout) => connected,
+            () = shared.shutdown.cancelled() => return,
+        };
+        let reason = match connected {
+            Err(reason) => reason,
+            Ok(connection) => {
+                let peer = connection.session.peer().clone();
+                match shared.refresh_listing(&peer).await {
+                    Err(reason) => format!("listing its tools failed: {reason}"),
+                    Ok(()) => {
+                        let protocol = connection
+                            .session
+                            .peer_info()
+                            .map(|info| info.protocol_version.to_string())
+                            .unwrap_or_default();
+                        tracing::info!(
+                            target: "switchboard::upstream",
+                            upstream = &*upstream,
+                            replica = replica_index,
+                            endpoint = %replica.endpoint,
+                            pid = connection.pid,
+                            protocol,
+                            "upstream replica ready"
+                        );
+                        replica.set(
+                            Health::Ready,
+                            Some(Link {
+                                peer: peer.clone(),
+                                progress,
+                            }),
+                            connection.pid,
+                        );
+                        shared.state_changed();
+                        let reason = watch(&shared, &replica, connection.session).await;
+                        if started.elapsed() >= STABLE_AFTER {
+                            failures = 0;
+                            backoff = restart.backoff;
+                        }
+                        reason
+                    }
+                }
+            }
+        };
+        if shared.shutdown.is_cancelled() {
+            return;
+        }
+        failures += 1;
+        let retry_at = Instant::now() + backoff;
+        if failures >= CRASH_LOOP_FAILURES {
+            if failures == CRASH_LOOP_FAILURES {
+                tracing::error!(
+                    target: "switchboard::upstream",
+                    upstream = &*upstream,
+                    replica = replica_index,
+                    endpoint = %replica.endpoint,
+                    failures,
+                    "upstream replica is in a crash loop: {reason}; retrying with backoff up to {} ms",
+                    restart.max_backoff.as_millis()
+                );
+            }
+            replica.set(
+                Health::CrashLoop {
+                    reason,
+                    failures,
+                    retry_at,
+                },
+                None,
+                None,
+            );
+        } else {
+            tracing::warn!(
+                target: "switchboard::upstream",
+                upstream = &*upstream,
+                replica = replica_index,
+                endpoint = %replica.endpoint,
+                retry_in_ms = backoff.as_millis() as u64,
+                "upstream replica down: {reason}"
+            );
+            replica.set(Health::Down { reason, retry_at }, None, None);
+        }
+        shared.state_changed();
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = shared.shutdown.cancelled() => return,
+        }
+        backoff = (backoff * 2).min(restart.max_backoff);
+    }
+}
+
+/// Runs until the session ends; says why. Meanwhile pings the upstream on
+/// the health interval and, for a 2026-07-28 upstream, listens for list
+/// changes.
+async fn watch(shared: &Arc<Shared>, replica: &Replica, session: Session) -> String {
+    let peer = session.peer().clone();
+    let modern = session
+        .peer_info()
+        .is_some_and(|info| info.protocol_version.as_str() >= "2026-07-28");
+    let listener =
+        modern.then(|| tokio::spawn(listen_for_changes(peer.clone(), shared.changes.clone())));
+    let _stop_listener = listener.map(AbortOnDrop);
+
+    let cancel = session.cancellation_token();
+    let ended = session.waiting();
+    tokio::pin!(ended);
+    let interval = shared.config.health_interval;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    loop {
+        tokio::select! {
+            quit = &mut ended => {
+                return match quit {
+                    Ok(reason) => format!("connection closed ({})", describe_quit(&reason)),
+                    Err(e) => format!("connection task failed: {e}"),
+                };
+            }
+            _ = ticks.tick() => {
+                if let Err(problem) = ping(&peer, shared.config.connect_timeout).await {
+                    cancel.cancel();
+                    return format!("health check failed: {problem}");
+                }
+            }
+            () = replica.reconnect.notified() => {
+                cancel.cancel();
+                return "connection lost during a call".into();
+            }
+            () = shared.shutdown.cancelled() => {
+                cancel.cancel();
+                return "shutting down".into();
+            }
+        }
+    }
+}
+
+fn describe_quit(reason: &rmcp::service::QuitReason) -> String {
+    match reason {
+        rmcp::service::QuitReason::Closed => {
+            "the process exited or the server closed the stream".into()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+async fn ping(peer: &Peer<RoleClient>, timeout: Duration) -> Result<(), String> {
+    let request = ClientRequest::PingRequest(PingRequest::default());
+    match tokio::time::timeout(timeout, peer.send_request(request)).await {
+        Err(_) => Err(format!(
+            "no answer to ping within {} ms",
+            timeout.as_millis()
+        )),
+        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Ok(_)) => Ok(()),
+    }
+}
+
+/// 2026-07-28 servers send list changes only on a `subscriptions/listen`
+/// stream. One that refuses the subscription simply never changes lists.
+async fn listen_for_changes(
+    peer: Peer<RoleClient>,
+    changes: tokio::sync::mpsc::UnboundedSender<ListChanged>,
+) {
+    let filter = SubscriptionFilter::builder()
+        .tools_list_changed()
+        .resources_list_changed()
+        .prompts_list_changed()
+        .build();
+    let Ok(mut subscription) = peer.listen(filter).await else {
+        return;
+    };
+    while let Ok(Some(notification)) = subscription.next().await {
+        let kind = match notification {
+            ServerNotification::ToolListChangedNotification(_) => ListChanged::Tools,
+            ServerNotification::ResourceListChangedNotification(_) => ListChanged::Resources,
+            ServerNotification::PromptListChangedNotification(_) => ListChanged::Prompts,
+            _ => continue,
+        };
+        if changes.send(kind).is_err() {
+            return;
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,564 @@
+//! `upstream-fixture`: a real MCP server (rmcp 3.9, both protocol eras) that
+//! Switchboard's end-to-end tests run as an *upstream* server behind the host.
+//!
+//! Its tools exist to provoke the host's upstream machinery: `whoami` tells
+//! replicas apart and gives the pid to `kill -9` (restart), `sleep` and `hang`
+//! exercise timeouts, progress forwarding and cancellation, `exit` crashes the
+//! process (restart, circuit breaker), `add_tool` changes the tool list at run
+//! time (`notifications/tools/list_changed` in both eras) and `stats` reports
+//! how many calls and cancellations this process saw.
+//!
+//! ```text
+//! upstream-fixture [--name NAME] [--http 127.0.0.1:PORT]
+//! ```
+//!
+//! Without `--http` it serves one client over stdio (stdout carries the
+//! protocol only; logs go to stderr, filtered by `RUST_LOG`, default `warn`).
+//! With `--http ADDR` it serves Streamable HTTP at `/mcp` (legacy sessions and
+//! 2026-07-28 requests on the same endpoint) and, once bound, prints exactly
+//! one line `listening on http://ADDR/mcp` to stdout (port 0 is allowed).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, JsonObject, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
+    ServerCapabilities, ServerConfig, SubscriptionFilter, Tool,
+};
+use rmcp::service::{NotificationContext, Peer, RequestContext, SubscriptionContext};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+const USAGE: &str = "usage: upstream-fixture [--name NAME] [--http 127.0.0.1:PORT]";
+const GREETING_URI: &str = "fixture://greeting";
+const ITEM_PREFIX: &str = "fixture://items/";
+
+// ---------------------------------------------------------------- arguments
+
+#[derive(Deserialize, JsonSchema)]
+struct EchoArgs {
+    /// Returned unchanged.
+    text: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct NoArgs {}
+
+fn default_steps() -> u32 {
+    5
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct SleepArgs {
+    /// How long to sleep, in milliseconds.
+    ms: u64,
+    /// How many progress notifications to send, spread over `ms`.
+    #[serde(default = "default_steps")]
+    steps: u32,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct ExitArgs {
+    /// Exit code (default 1).
+    #[serde(default)]
+    code: Option<i32>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct AddToolArgs {
+    /// Name of the tool to add (it behaves like `echo`).
+    name: String,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct WhoAmI {
+    name: String,
+    pid: u32,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Stats {
+    calls: u64,
+    cancelled: u64,
+}
+
+// ---------------------------------------------------------------- state
+
+/// Everything lives here: the HTTP service factory builds one handler per
+/// legacy session and one per modern request, all sharing this.
+struct Shared {
+    name: String,
+    /// Synchronous, because `ServerHandler::get_tool` is.
+    tools: RwLock<BTreeMap<String, Tool>>,
+    calls: AtomicU64,
+    cancelled: AtomicU64,
+    /// Legacy (initialize-handshake) clients, told about list changes directly.
+    legacy_peers: Mutex<Vec<Peer<RoleServer>>>,
+    /// Wakes every 2026-07-28 `subscriptions/listen` stream on a list change.
+    list_changed: broadcast::Sender<()>,
+}
+
+#[derive(Clone)]
+struct Fixture(Arc<Shared>);
+
+fn builtin_tools() -> Vec<Tool> {
+    vec![
+        Tool::new("echo", "Returns `text` unchanged", JsonObject::new())
+            .with_input_schema::<EchoArgs>(),
+        Tool::new(
+            "whoami",
+            "Returns this server's name and process id",
+            JsonObject::new(),
+        )
+        .with_input_schema::<NoArgs>()
+        .with_output_schema::<WhoAmI>(),
+        Tool::new(
+            "sleep",
+            "Sleeps `ms` milliseconds, sending `steps` progress notifications; stops if cancelled",
+            JsonObject::new(),
+        )
+        .with_input_schema::<SleepArgs>(),
+        Tool::new(
+            "hang",
+            "Never returns (stops if cancelled)",
+            JsonObject::new(),
+        )
+        .with_input_schema::<NoArgs>(),
+        Tool::new(
+            "exit",
+            "Exits the process at once with `code` (default 1), without answering",
+            JsonObject::new(),
+        )
+        .with_input_schema::<ExitArgs>(),
+        Tool::new(
+            "add_tool",
+            "Adds an echo-like tool named `name` and announces the list change",
+            JsonObject::new(),
+        )
+        .with_input_schema::<AddToolArgs>(),
+        Tool::new(
+            "stats",
+            "Calls started and cancellations observed by this process",
+            JsonObject::new(),
+        )
+        .with_input_schema::<NoArgs>()
+        .with_output_schema::<Stats>(),
+    ]
+}
+
+impl Fixture {
+    fn new(name: String) -> Self {
+        let tools = builtin_tools()
+            .into_iter()
+            .map(|tool| (tool.name.to_string(), tool))
+            .collect();
+        let (list_changed, _) = broadcast::channel(16);
+        Fixture(Arc::new(Shared {
+            name,
+            tools: RwLock::new(tools),
+            calls: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            legacy_peers: Mutex::new(Vec::new()),
+            list_changed,
+        }))
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            calls: self.0.calls.load(Ordering::SeqCst),
+            cancelled: self.0.cancelled.load(Ordering::SeqCst),
+        }
+    }
+
+    fn record_cancel(&self, tool: &str) -> CallToolResult {
+        self.0.cancelled.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(tool, "call cancelled");
+        CallToolResult::error(vec![ContentBlock::text(format!("{tool} cancelled"))])
+    }
+
+    async fn add_tool(&self, name: String) -> CallToolResult {
+        let tool = Tool::new(
+            name.clone(),
+            "Added at run time; returns `text` unchanged",
+            JsonObject::new(),
+        )
+        .with_input_schema::<EchoArgs>();
+        self.0
+            .tools
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.clone(), tool);
+
+        // 2026-07-28 clients: their subscriptions/listen streams.
+        let _ = self.0.list_changed.send(());
+        // Legacy clients: directly; forget the ones that went away.
+        let peers = self
+            .0
+            .legacy_peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut alive = Vec::with_capacity(peers.len());
+        for peer in peers {
+            match peer.notify_tool_list_changed().await {
+                Ok(()) => alive.push(peer),
+                Err(error) => tracing::debug!(%error, "dropping a legacy peer"),
+            }
+        }
+        *self
+            .0
+            .legacy_peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = alive;
+        CallToolResult::success(vec![ContentBlock::text(format!("added {name}"))])
+    }
+}
+
+/// Tool arguments as `T`; `Err` is the `isError` result to answer with.
+fn parse<T: DeserializeOwned>(request: &CallToolRequestParams) -> Result<T, CallToolResult> {
+    let args = serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
+    serde_json::from_value(args).map_err(|e| {
+        CallToolResult::error(vec![ContentBlock::text(format!(
+            "invalid arguments for `{}`: {e}",
+            request.name
+        ))])
+    })
+}
+
+fn structured<T: Serialize>(value: &T) -> CallToolResult {
+    let json = serde_json::to_value(value).unwrap_or_default();
+    let mut result = CallToolResult::success(vec![ContentBlock::text(json.to_string())]);
+    result.structured_content = Some(json);
+    result
+}
+
+// ---------------------------------------------------------------- MCP
+
+impl ServerHandler for Fixture {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            format!("upstream-fixture-{}", self.0.name),
+            env!("CARGO_PKG_VERSION"),
+        ))
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        self.0
+            .legacy_peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(context.peer);
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        _requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(SubscriptionFilter::builder().tools_list_changed().build())
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let mut changes = self.0.list_changed.subscribe();
+        loop {
+            tokio::select! {
+                _ = context.cancelled() => return Ok(()),
+                change = changes.recv() => match change {
+                    Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if let Err(error) = context.sink().notify_tool_list_changed().await {
+                            tracing::debug!(%error, "subscription closed");
+                            return Ok(());
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                },
+            }
+        }
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let tools = self.0.tools.read().unwrap_or_else(|e| e.into_inner());
+        Ok(ListToolsResult::with_all_items(
+            tools.values().cloned().collect(),
+        ))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.0
+            .tools
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        if self.get_tool(&request.name).is_none() {
+            return Err(McpError::invalid_params(
+                format!("unknown tool `{}`", request.name),
+                None,
+            ));
+        }
+        self.0.calls.fetch_add(1, Ordering::SeqCst);
+        let result = match self.run(&request, context).await {
+            Ok(result) | Err(result) => result,
+        };
+        Ok(result.into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(vec![
+            Resource::new(GREETING_URI, "greeting")
+                .with_description("A greeting naming this server")
+                .with_mime_type("text/plain"),
+        ]))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(vec![
+            ResourceTemplate::new(format!("{ITEM_PREFIX}{{id}}"), "item")
+                .with_description("Item ID: its text is `item ID`")
+                .with_mime_type("text/plain"),
+        ]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let uri = request.uri.as_str();
+        let text = if uri == GREETING_URI {
+            format!("hello from {}", self.0.name)
+        } else if let Some(id) = uri.strip_prefix(ITEM_PREFIX).filter(|id| !id.is_empty()) {
+            format!("item {id}")
+        } else {
+            return Err(McpError::resource_not_found(
+                format!("no resource `{uri}`"),
+                None,
+            ));
+        };
+        let contents = ResourceContents::text(text, uri).with_mime_type("text/plain");
+        Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(vec![Prompt::new(
+            "greet",
+            Some("Asks to greet `who`"),
+            Some(vec![
+                PromptArgument::new("who")
+                    .with_description("Whom to greet")
+                    .with_required(true),
+            ]),
+        )]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        if request.name != "greet" {
+            return Err(McpError::invalid_params(
+                format!("unknown prompt `{}`", request.name),
+                None,
+            ));
+        }
+        let who = request
+            .arguments
+            .as_ref()
+            .and_then(|args| args.get("who"))
+            .and_then(|who| who.as_str())
+            .ok_or_else(|| McpError::invalid_params("argument `who` is required", None))?;
+        let text = format!("Say hello to {who} from {}", self.0.name);
+        Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).into())
+    }
+}
+
+impl Fixture {
+    /// Runs a known tool; both arms are results to answer with.
+    async fn run(
+        &self,
+        request: &CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, CallToolResult> {
+        Ok(match request.name.as_ref() {
+            "whoami" => {
+                parse::<NoArgs>(request)?;
+                structured(&WhoAmI {
+                    name: self.0.name.clone(),
+                    pid: std::process::id(),
+                })
+            }
+            "sleep" => {
+                let args = parse::<SleepArgs>(request)?;
+                self.sleep(args, context).await
+            }
+            "hang" => {
+                parse::<NoArgs>(request)?;
+                context.ct.cancelled().await;
+                self.record_cancel("hang")
+            }
+            "exit" => {
+                let args = parse::<ExitArgs>(request)?;
+                let code = args.code.unwrap_or(1);
+                tracing::info!(code, "exiting on request");
+                std::process::exit(code)
+            }
+            "add_tool" => {
+                let args = parse::<AddToolArgs>(request)?;
+                self.add_tool(args.name).await
+            }
+            "stats" => {
+                parse::<NoArgs>(request)?;
+                structured(&self.stats())
+            }
+            // `echo` and every tool added at run time.
+            _ => {
+                let args = parse::<EchoArgs>(request)?;
+                CallToolResult::success(vec![ContentBlock::text(args.text)])
+            }
+        })
+    }
+
+    async fn sleep(&self, args: SleepArgs, context: RequestContext<RoleServer>) -> CallToolResult {
+        let token = context.meta.get_progress_token();
+        let steps = args.steps;
+        let total = Duration::from_millis(args.ms);
+        let tick = total / steps.max(1);
+        for i in 1..=steps.max(1) {
+            tokio::select! {
+                _ = context.ct.cancelled() => return self.record_cancel("sleep"),
+                _ = tokio::time::sleep(tick) => {}
+            }
+            if let (Some(token), true) = (&token, steps > 0) {
+                let progress = ProgressNotificationParam::new(token.clone(), f64::from(i))
+                    .with_total(f64::from(steps))
+                    .with_message(format!("step {i}"));
+                if let Err(error) = context.peer.notify_progress(progress).await {
+                    tracing::debug!(%error, "cannot send progress");
+                }
+            }
+        }
+        CallToolResult::success(vec![ContentBlock::text(format!("slept {} ms", args.ms))])
+    }
+}
+
+// ---------------------------------------------------------------- main
+
+struct Cli {
+    name: String,
+    http: Option<SocketAddr>,
+}
+
+fn parse_cli() -> Result<Cli, String> {
+    let mut cli = Cli {
+        name: "fixture".into(),
+        http: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--name" => cli.name = args.next().ok_or("--name needs a value")?,
+            "--http" => {
+                let addr = args.next().ok_or("--http needs an address")?;
+                cli.http = Some(
+                    addr.parse()
+                        .map_err(|e| format!("bad --http address `{addr}`: {e}"))?,
+                );
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unexpected argument `{other}`")),
+        }
+    }
+    Ok(cli)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(message) => {
+            eprintln!("upstream-fixture: {message}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let fixture = Fixture::new(cli.name);
+    match cli.http {
+        None => {
+            let running = fixture.serve(rmcp::transport::stdio()).await?;
+            running.waiting().await?;
+        }
+        Some(addr) => {
+            let config = StreamableHttpServerConfig::default().with_allowed_hosts([
+                "127.0.0.1",
+                "localhost",
+                "::1",
+            ]);
+            let service = StreamableHttpService::new(
+                move || Ok(fixture.clone()),
+                Arc::new(LocalSessionManager::default()),
+                config,
+            );
+            let router = axum::Router::new().nest_service("/mcp", service);
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            let mut stdout = std::io::stdout();
+            writeln!(stdout, "listening on http://{}/mcp", listener.local_addr()?)?;
+            stdout.flush()?;
+            axum::serve(listener, router).await?;
+        }
+    }
+    Ok(())
+}
