@@ -253,6 +253,9 @@ struct Figures {
     pooled_fresh: Option<Duration>,
     warm: Duration,
     inproc_chain: Duration,
+    /// (through the host, direct) medians, HTTP and stdio.
+    proxy_http: (Duration, Duration),
+    proxy_stdio: (Duration, Duration),
     tput: Vec<(usize, f64, f64)>,
     tput_1cpu: Option<f64>,
     host_busy: f64,
@@ -313,9 +316,7 @@ async fn bench(sizes: Sizes, build: bool) -> anyhow::Result<()> {
     in_process(&paths, &loaded.dispatcher, sizes, &mut f).await?;
     drop(loaded);
 
-    println!();
-    println!("4. upstream tool through the host vs called directly");
-    println!("  not measured: upstreams not implemented (issue 4)");
+    upstream_proxy(&paths, sizes, &mut f).await?;
 
     throughput(&paths, e2e_str, sizes, &mut f).await?;
     startup_and_memory(&paths, sizes, &mut f).await?;
@@ -424,6 +425,81 @@ async fn end_to_end(paths: &Paths, e2e: &str, sizes: Sizes, f: &mut Figures) -> 
     f.stdio_native = ns.median();
     f.http_host = hh.median();
     f.http_native = nh.median();
+    Ok(())
+}
+
+/// 4: the native rmcp echo server as an upstream of the host, against the
+/// same server called directly, over the same transport and client.
+async fn upstream_proxy(paths: &Paths, sizes: Sizes, f: &mut Figures) -> anyhow::Result<()> {
+    let me = paths.me.display().to_string();
+    let native_http =
+        HttpServer::start(&paths.me, &["native-echo", "--http", "127.0.0.1:0"], None).await?;
+    let text = format!(
+        "[upstreams.http]\nurl = {:?}\n\n[upstreams.stdio]\ncommand = [{me:?}, \"native-echo\", \"--stdio\"]\n",
+        native_http.url
+    );
+    let config = paths.work.path().join("upstreams.toml");
+    std::fs::write(&config, text)?;
+    let config = config.to_str().context("a UTF-8 temp path")?;
+    let host_http = HttpServer::start(
+        &paths.host,
+        &["serve", "-c", config, "--http", "127.0.0.1:0"],
+        None,
+    )
+    .await?;
+    let through_http = procs::connect_http(&host_http.url, procs::pooled_http()).await?;
+    let direct_http = procs::connect_http(&native_http.url, procs::pooled_http()).await?;
+    let through_stdio =
+        StdioServer::start(&paths.host, &["serve", "-c", config, "--stdio"], &[]).await?;
+    let direct_stdio = StdioServer::start(&paths.me, &["native-echo", "--stdio"], &[]).await?;
+
+    let echo = args("hello");
+    let series: [(&Client, &str); 4] = [
+        (&through_http, "http_echo"),
+        (&direct_http, "echo"),
+        (&through_stdio.client, "stdio_echo"),
+        (&direct_stdio.client, "echo"),
+    ];
+    let mut samples = vec![Samples::default(); series.len()];
+    for (client, tool) in series {
+        batch(client, tool, &echo, 200).await?; // warm-up
+    }
+    for _ in 0..sizes.rounds {
+        for (i, (client, tool)) in series.iter().enumerate() {
+            samples[i].extend(batch(client, tool, &echo, sizes.batch).await?);
+        }
+    }
+    let [th, dh, ts, ds] = &samples[..] else {
+        unreachable!()
+    };
+    header(&format!(
+        "4. upstream tool (native rmcp echo) through the host vs called directly ({} each)",
+        th.len()
+    ));
+    row("direct, HTTP (baseline)", dh, "", "");
+    row(
+        "client -HTTP-> host -HTTP-> upstream",
+        th,
+        "",
+        &format!(
+            "{:.2}x; +{}",
+            ratio(th.median(), dh.median()),
+            fmt(th.median().saturating_sub(dh.median()))
+        ),
+    );
+    row("direct, stdio (baseline)", ds, "", "");
+    row(
+        "client -stdio-> host -stdio-> upstream",
+        ts,
+        "",
+        &format!(
+            "{:.2}x; +{}",
+            ratio(ts.median(), ds.median()),
+            fmt(ts.median().saturating_sub(ds.median()))
+        ),
+    );
+    f.proxy_http = (th.median(), dh.median());
+    f.proxy_stdio = (ts.median(), ds.median());
     Ok(())
 }
 
@@ -830,7 +906,17 @@ fn verdicts(f: &Figures) {
         fmt(hop),
         fmt(f.inproc_fresh)
     );
-    println!("  (4) proxy <= 1.2x direct             not measured (upstreams: issue 4)");
+    let (through, direct) = f.proxy_http;
+    let r4 = ratio(through, direct);
+    println!(
+        "  (4) proxy <= 1.2x direct             {}  HTTP {r4:.2}x ({} vs {}); stdio {:.2}x ({} vs {})",
+        verdict(r4 <= 1.2),
+        fmt(through),
+        fmt(direct),
+        ratio(f.proxy_stdio.0, f.proxy_stdio.1),
+        fmt(f.proxy_stdio.0),
+        fmt(f.proxy_stdio.1)
+    );
     let at = |n: usize| f.tput.iter().find(|t| t.0 == n).map_or(0.0, |t| t.1);
     let no_collapse = at(64) >= 0.8 * at(8);
     let one_cpu = f.tput_1cpu.unwrap_or(0.0);

@@ -59,7 +59,13 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
             futures::future::join_all(upstreams.iter().map(|u| u.wait_settled(limit))).await;
         })
     };
-    let runtime = Runtime::new(config.server.cache_dir.clone())
+    let max_memory_mb = config
+        .plugins
+        .iter()
+        .map(|p| p.limits.memory_mb)
+        .max()
+        .unwrap_or(0);
+    let runtime = Runtime::new(config.server.cache_dir.clone(), max_memory_mb)
         .map(Arc::new)
         .map_err(|e| LoadErrors(vec![format!("cannot start the wasm engine: {e:#}")]))?;
 

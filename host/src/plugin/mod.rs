@@ -20,7 +20,9 @@ use futures::future::BoxFuture;
 use rmcp::model::{CallToolResult, JsonObject};
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime::{
+    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
+};
 
 use bindings::{ToolProvider, ToolProviderPre};
 pub use cache::CacheOutcome;
@@ -53,13 +55,46 @@ pub struct Runtime {
     ticker_stop: Arc<AtomicBool>,
 }
 
+/// Instances (and their memories) live in a pool: a fresh store per call
+/// reuses a slot, reset by the allocator, instead of mapping new memory;
+/// calls stay isolated because no slot is shared by two live instances.
+fn pool_config(max_memory_mb: u64) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(POOL_INSTANCES)
+        .total_core_instances(POOL_INSTANCES * 8)
+        .total_memories(POOL_INSTANCES)
+        .total_tables(POOL_INSTANCES * 8)
+        .max_memories_per_component(8)
+        .max_tables_per_component(16)
+        .max_core_instances_per_component(64)
+        .max_memory_size(usize::try_from(max_memory_mb << 20).unwrap_or(usize::MAX));
+    pool
+}
+
+/// Component instances alive at once across all plugins; an instantiation
+/// beyond it fails that call with a clear error, never the host.
+const POOL_INSTANCES: u32 = 1000;
+
 impl Runtime {
-    pub fn new(cache_dir: PathBuf) -> anyhow::Result<Self> {
+    /// An engine whose instances come from a pool sized for plugins of at
+    /// most `max_memory_mb` (falling back to on-demand allocation where the
+    /// pool's address space cannot be reserved).
+    pub fn new(cache_dir: PathBuf, max_memory_mb: u64) -> anyhow::Result<Self> {
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
-        let engine = Engine::new(&config)?;
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(
+            max_memory_mb,
+        )));
+        let engine = match Engine::new(&pooled) {
+            Ok(engine) => engine,
+            Err(e) => {
+                tracing::warn!("instance pool unavailable, allocating on demand: {e:#}");
+                Engine::new(&config)?
+            }
+        };
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

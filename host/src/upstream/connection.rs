@@ -83,6 +83,7 @@ impl ClientHandler for UpstreamClient {
         _context: NotificationContext<RoleClient>,
     ) {
         let Some(sink) = self.progress.get(&params.progress_token) else {
+            tracing::debug!(target: "switchboard::upstream", upstream = &*self.upstream, token = ?params.progress_token, "progress for no call in flight");
             return;
         };
         let event = ClientEvent::Progress {
@@ -91,9 +92,9 @@ impl ClientHandler for UpstreamClient {
             total: params.total,
             message: params.message,
         };
-        // Not awaited here: a slow client must not stall this connection's
-        // message loop (and with it every other call on it).
-        tokio::spawn(async move { sink.send(event).await });
+        // rmcp runs each notification handler in a task of its own, so
+        // waiting here for a slow client stalls nothing else.
+        sink.send(event).await;
     }
 
     async fn on_logging_message(

@@ -31,6 +31,9 @@ pub use namespace::{resource_uri, split_resource_uri};
 pub use replica::{Health, ReplicaStatus};
 use replica::{InFlight, Link, Replica};
 
+/// Scheduler turns a finished call gives queued progress notifications.
+const PROGRESS_DRAIN_YIELDS: usize = 4;
+
 /// What the upstream offers, as it last told us (its own names).
 #[derive(Debug, Default, Clone)]
 struct Listing {
@@ -365,6 +368,7 @@ impl Upstream {
     {
         let deadline = Instant::now() + self.shared.config.timeout;
         let (link, in_flight, replica) = self.pick(deadline, &CancellationToken::new()).await?;
+        let link_session = link.session;
         match tokio::time::timeout_at(deadline.into(), send(link.peer)).await {
             Err(_) => {
                 let reason = format!(
@@ -384,7 +388,7 @@ impl Upstream {
             Ok(Err(error)) => {
                 let reason = format!("{what} failed: {error}");
                 in_flight.failed(&reason);
-                replica.request_reconnect();
+                replica.request_reconnect(link_session);
                 Err(self.unavailable(&reason, FailureKind::Failed))
             }
             Ok(Ok(value)) => {
@@ -472,23 +476,27 @@ impl Upstream {
         scope: CallScope,
     ) -> Result<rmcp::model::CallToolResult, ToolFailure> {
         let started = Instant::now();
-        let (link, in_flight, replica) = self.pick(scope.deadline, &scope.cancel).await?;
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(
             CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments),
         ));
-        let handle = match link
-            .peer
-            .send_request_with_option(request, PeerRequestOptions::no_options())
-            .await
-        {
-            Ok(handle) => handle,
-            Err(error) => {
-                let reason = format!("could not send the call: {error}");
-                in_flight.failed(&reason);
-                replica.request_reconnect();
-                return Err(self.unavailable(&reason, FailureKind::Failed));
+        // A replica whose connection closed since it was picked never got the
+        // request: mark it and pick again (safe, nothing was sent).
+        let (link, in_flight, replica, handle) = loop {
+            let (link, in_flight, replica) = self.pick(scope.deadline, &scope.cancel).await?;
+            match link
+                .peer
+                .send_request_with_option(request.clone(), PeerRequestOptions::no_options())
+                .await
+            {
+                Ok(handle) => break (link, in_flight, replica, handle),
+                Err(error) => {
+                    let reason = format!("could not send the call: {error}");
+                    in_flight.failed(&reason);
+                    replica.request_reconnect(link.session);
+                }
             }
         };
+        let link_session = link.session;
         // Progress for this call goes to whoever waits for it; if the
         // caller goes away, the upstream hears `notifications/cancelled`.
         let pending = PendingCall {
@@ -521,6 +529,12 @@ impl Upstream {
                 ));
             }
         };
+        // rmcp hands each notification to a task of its own but the
+        // response straight to us, so progress sent just before the answer
+        // may still be queued: let those tasks run before the route closes.
+        for _ in 0..PROGRESS_DRAIN_YIELDS {
+            tokio::task::yield_now().await;
+        }
         pending.answered();
         match outcome {
             Ok(ServerResult::CallToolResult(result)) => {
@@ -552,7 +566,7 @@ impl Upstream {
             Err(error) => {
                 let reason = format!("connection lost during `{tool}` ({error})");
                 in_flight.failed(&reason);
-                replica.request_reconnect();
+                replica.request_reconnect(link_session);
                 Err(self.unavailable(&reason, FailureKind::Failed))
             }
         }

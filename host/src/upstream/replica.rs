@@ -2,7 +2,7 @@
 //! list, watch (exit, health check), and restart with exponential backoff,
 //! reporting a crash loop instead of spinning.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -67,6 +67,8 @@ impl Health {
 pub struct Link {
     pub peer: Peer<RoleClient>,
     pub progress: Arc<ProgressRoutes>,
+    /// Which session of the replica this is (one per connect).
+    pub session: u64,
 }
 
 struct ReplicaState {
@@ -84,8 +86,11 @@ pub struct Replica {
     pub endpoint: Endpoint,
     state: Mutex<ReplicaState>,
     in_flight: AtomicUsize,
-    /// Asks the supervisor to drop the session and reconnect.
+    /// Asks the supervisor to drop the session in `reconnect_session` and
+    /// reconnect; tagged so a late request never kills a newer session.
     reconnect: Notify,
+    reconnect_session: AtomicU64,
+    sessions: AtomicU64,
 }
 
 /// A snapshot for `check` and logs.
@@ -113,6 +118,8 @@ impl Replica {
             }),
             in_flight: AtomicUsize::new(0),
             reconnect: Notify::new(),
+            reconnect_session: AtomicU64::new(0),
+            sessions: AtomicU64::new(0),
         }
     }
 
@@ -143,7 +150,12 @@ impl Replica {
     /// through now (without taking a probe slot).
     pub fn usable(&self, now: Instant) -> bool {
         let state = self.lock();
-        state.health == Health::Ready && state.breaker.would_admit(now)
+        state.health == Health::Ready
+            && state
+                .link
+                .as_ref()
+                .is_some_and(|link| !link.peer.is_transport_closed())
+            && state.breaker.would_admit(now)
     }
 
     /// The session, if the replica is ready (breaker aside).
@@ -189,8 +201,13 @@ impl Replica {
     }
 
     /// Drops the current session (it is broken) so the supervisor restarts it.
-    pub fn request_reconnect(&self) {
-        self.reconnect.notify_one();
+    pub fn request_reconnect(&self, session: u64) {
+        self.reconnect_session.store(session, Ordering::SeqCst);
+        self.reconnect.notify_waiters();
+    }
+
+    fn reconnect_requested(&self, session: u64) -> bool {
+        self.reconnect_session.load(Ordering::SeqCst) == session
     }
 
     fn set(&self, health: Health, link: Option<Link>, pid: Option<u32>) {
@@ -255,6 +272,7 @@ pub async fn supervise(shared: Arc<Shared>, replica: Arc<Replica>) {
         let client =
             UpstreamClient::new(upstream.clone(), progress.clone(), shared.changes.clone());
         let started = Instant::now();
+        let session = replica.sessions.fetch_add(1, Ordering::SeqCst) + 1;
         let connected = tokio::select! {
             connected = connection::connect(&replica.endpoint, client, &shared.http, shared.config.connect_timeout) => connected,
             () = shared.shutdown.cancelled() => return,
@@ -285,11 +303,12 @@ pub async fn supervise(shared: Arc<Shared>, replica: Arc<Replica>) {
                             Some(Link {
                                 peer: peer.clone(),
                                 progress,
+                                session,
                             }),
                             connection.pid,
                         );
                         shared.state_changed();
-                        let reason = watch(&shared, &replica, connection.session).await;
+                        let reason = watch(&shared, &replica, connection.session, session).await;
                         if started.elapsed() >= STABLE_AFTER {
                             failures = 0;
                             backoff = restart.backoff;
@@ -348,7 +367,12 @@ pub async fn supervise(shared: Arc<Shared>, replica: Arc<Replica>) {
 /// Runs until the session ends; says why. Meanwhile pings the upstream on
 /// the health interval and, for a 2026-07-28 upstream, listens for list
 /// changes.
-async fn watch(shared: &Arc<Shared>, replica: &Replica, session: Session) -> String {
+async fn watch(
+    shared: &Arc<Shared>,
+    replica: &Replica,
+    session: Session,
+    session_id: u64,
+) -> String {
     let peer = session.peer().clone();
     let modern = session
         .peer_info()
@@ -363,6 +387,13 @@ async fn watch(shared: &Arc<Shared>, replica: &Replica, session: Session) -> Str
     let interval = shared.config.health_interval;
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     loop {
+        let reconnect = replica.reconnect.notified();
+        tokio::pin!(reconnect);
+        reconnect.as_mut().enable();
+        if replica.reconnect_requested(session_id) {
+            cancel.cancel();
+            return "connection lost during a call".into();
+        }
         tokio::select! {
             quit = &mut ended => {
                 return match quit {
@@ -376,9 +407,11 @@ async fn watch(shared: &Arc<Shared>, replica: &Replica, session: Session) -> Str
                     return format!("health check failed: {problem}");
                 }
             }
-            () = replica.reconnect.notified() => {
-                cancel.cancel();
-                return "connection lost during a call".into();
+            () = &mut reconnect => {
+                if replica.reconnect_requested(session_id) {
+                    cancel.cancel();
+                    return "connection lost during a call".into();
+                }
             }
             () = shared.shutdown.cancelled() => {
                 cancel.cancel();
