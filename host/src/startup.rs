@@ -248,21 +248,97 @@ async fn keep_catalog_current(
     plugin_groups: Vec<ProviderTools>,
     mut changes: mpsc::UnboundedReceiver<ListChanged>,
 ) {
+    // What clients were shown at load, then last told about: only real
+    // changes are announced (the listings made during load, or after a
+    // restart, usually change nothing).
+    let Some(mut shown) = dispatcher.upgrade().map(|d| Shown::of(&d)) else {
+        return;
+    };
     while let Some(change) = changes.recv().await {
         let Some(dispatcher) = dispatcher.upgrade() else {
             return;
         };
-        if change != ListChanged::Tools {
-            dispatcher.announce(change);
-            continue;
+        match change {
+            ListChanged::Tools => {
+                let groups = with_upstream_tools(&plugin_groups, dispatcher.upstreams());
+                let (catalog, problems) = Catalog::build_skipping(groups);
+                for problem in &problems {
+                    tracing::error!("tool left out of the catalog: {problem}");
+                }
+                let tools = Shown::tools(&catalog);
+                if tools != shown.tools {
+                    tracing::info!(tools = catalog.len(), "catalog updated");
+                    shown.tools = tools;
+                    dispatcher.replace_catalog(catalog);
+                }
+            }
+            ListChanged::Resources => {
+                let resources = Shown::resources(&dispatcher);
+                if resources != shown.resources {
+                    shown.resources = resources;
+                    dispatcher.announce(change);
+                }
+            }
+            ListChanged::Prompts => {
+                let prompts = Shown::prompts(&dispatcher);
+                if prompts != shown.prompts {
+                    shown.prompts = prompts;
+                    dispatcher.announce(change);
+                }
+            }
         }
-        let groups = with_upstream_tools(&plugin_groups, dispatcher.upstreams());
-        let (catalog, problems) = Catalog::build_skipping(groups);
-        for problem in &problems {
-            tracing::error!("tool left out of the catalog: {problem}");
+    }
+}
+
+/// The lists as clients see them.
+struct Shown {
+    tools: Vec<(rmcp::model::Tool, bool)>,
+    resources: (
+        Vec<rmcp::model::Resource>,
+        Vec<rmcp::model::ResourceTemplate>,
+    ),
+    prompts: Vec<rmcp::model::Prompt>,
+}
+
+impl Shown {
+    fn of(dispatcher: &Dispatcher) -> Self {
+        Self {
+            tools: Self::tools(&dispatcher.catalog()),
+            resources: Self::resources(dispatcher),
+            prompts: Self::prompts(dispatcher),
         }
-        tracing::info!(tools = catalog.len(), "catalog updated");
-        dispatcher.replace_catalog(catalog);
+    }
+
+    fn tools(catalog: &Catalog) -> Vec<(rmcp::model::Tool, bool)> {
+        catalog
+            .entries()
+            .iter()
+            .map(|e| (e.tool.clone(), e.exposed))
+            .collect()
+    }
+
+    fn resources(
+        dispatcher: &Dispatcher,
+    ) -> (
+        Vec<rmcp::model::Resource>,
+        Vec<rmcp::model::ResourceTemplate>,
+    ) {
+        let upstreams = dispatcher.upstreams();
+        (
+            upstreams.iter().flat_map(|u| u.resources()).collect(),
+            upstreams
+                .iter()
+                .flat_map(|u| u.resource_templates())
+                .collect(),
+        )
+    }
+
+    fn prompts(dispatcher: &Dispatcher) -> Vec<rmcp::model::Prompt> {
+        dispatcher
+            .upstreams()
+            .iter()
+            .flat_map(|u| u.prompts())
+            .collect()
     }
 }
 

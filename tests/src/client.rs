@@ -77,6 +77,7 @@ pub async fn connect(config: &ConfigFile, link: Link, era: Era) -> Session {
 
 /// Connects a client to an HTTP host that is already running.
 pub async fn connect_http(url: &str, era: Era) -> McpClient {
+    crate::install_tls_provider();
     start_client(StreamableHttpClientTransport::from_uri(url.to_owned()), era).await
 }
 

@@ -40,6 +40,7 @@ impl ConfigFile {
 pub struct ConfigBuilder {
     server: Vec<String>,
     plugins: Vec<String>,
+    upstreams: Vec<String>,
     cache_dir: PathBuf,
 }
 
@@ -54,6 +55,7 @@ impl ConfigBuilder {
         Self {
             server: Vec::new(),
             plugins: Vec::new(),
+            upstreams: Vec::new(),
             cache_dir: shared_cache_dir().to_owned(),
         }
     }
@@ -89,6 +91,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// `[upstreams.<name>]` with `settings` (raw TOML lines, e.g.
+    /// `command = [...]` or `url = "..."`, `prefix = "x"`).
+    pub fn upstream(mut self, name: &str, settings: &str) -> Self {
+        self.upstreams
+            .push(format!("[upstreams.{name}]\n{settings}\n"));
+        self
+    }
+
     pub fn render(&self) -> String {
         let mut text = format!("[server]\ncache_dir = {}\n", toml_string(&self.cache_dir));
         for line in &self.server {
@@ -98,6 +108,10 @@ impl ConfigBuilder {
         for plugin in &self.plugins {
             text.push('\n');
             text.push_str(plugin);
+        }
+        for upstream in &self.upstreams {
+            text.push('\n');
+            text.push_str(upstream);
         }
         text
     }
@@ -110,6 +124,12 @@ impl ConfigBuilder {
 /// A path as a TOML basic string (JSON string syntax is valid TOML).
 pub fn toml_string(path: &Path) -> String {
     serde_json::to_string(&path.to_string_lossy()).expect("a string serializes")
+}
+
+/// Strings as a TOML array (e.g. an upstream's `command`).
+pub fn toml_array<S: AsRef<str>>(items: &[S]) -> String {
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    serde_json::to_string(&items).expect("strings serialize")
 }
 
 /// One compile cache for the whole test run, so each host start does not

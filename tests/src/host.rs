@@ -83,6 +83,7 @@ pub struct Host {
 
 impl Host {
     fn spawn(config: &ConfigFile, args: &[&str]) -> Self {
+        crate::install_tls_provider();
         let mut command = Command::from(cli_command(config, args));
         command
             .stdin(Stdio::piped())

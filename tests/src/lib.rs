@@ -23,3 +23,12 @@ pub use client::{
 };
 pub use config::{ConfigBuilder, ConfigFile};
 pub use host::{CliOutput, Host, PATIENCE, cli_command, run_cli};
+
+/// Makes `reqwest` clients buildable in this process. In a workspace build
+/// reqwest carries the host's provider-less rustls, so building a client
+/// without a process-wide crypto provider would panic. Every host start and
+/// client connection calls this.
+pub fn install_tls_provider() {
+    // An error means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -24,13 +24,13 @@
 //! whoever spawns them.
 
 use std::fs::File;
-use std::io::{Read as _, Seek as _};
+use std::io::{BufRead as _, BufReader, Read as _, Seek as _};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::artifacts::workspace_root;
+use crate::artifacts::{upstream_fixture_binary, workspace_root};
 
 /// Set to a `node` binary (Node >= 20) to run server-everything with it
 /// instead of the first `node` on `PATH`.
@@ -108,6 +108,54 @@ pub fn time_stdio_command() -> Vec<String> {
         "--local-timezone".into(),
         "UTC".into(),
     ]
+}
+
+/// argv running the `upstream-fixture` over stdio as `name` (what its
+/// `whoami` tool and greeting say).
+pub fn fixture_stdio_command(name: &str) -> Vec<String> {
+    vec![arg(upstream_fixture_binary()), "--name".into(), name.into()]
+}
+
+/// The `upstream-fixture` serving Streamable HTTP on a port of its own
+/// choosing; killed on drop.
+pub struct FixtureHttp {
+    child: Child,
+    url: String,
+}
+
+impl FixtureHttp {
+    /// Starts it as `name` and waits (blocking) for the line saying where it
+    /// listens.
+    pub fn start(name: &str) -> Self {
+        const READY: &str = "listening on ";
+        let mut child = Command::new(upstream_fixture_binary())
+            .args(["--name", name, "--http", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the upstream fixture over HTTP");
+        let mut line = String::new();
+        let read = BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
+        let Some(url) = line.trim().strip_prefix(READY).map(str::to_owned) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the upstream fixture did not say where it listens ({read:?}): {line:?}");
+        };
+        FixtureHttp { child, url }
+    }
+
+    /// `http://127.0.0.1:PORT/mcp`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for FixtureHttp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A free TCP port on 127.0.0.1 (free when this returns; racy, as usual).

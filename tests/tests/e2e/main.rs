@@ -11,6 +11,7 @@ mod http;
 mod malformed;
 mod mcp;
 mod sandbox;
+mod upstream;
 
 /// Runs each scenario `async fn(Link, Era)` of module `$scenarios` over
 /// stdio and HTTP, each in both protocol eras: one test per combination,

@@ -228,13 +228,13 @@ impl Fixture {
 }
 
 /// Tool arguments as `T`; `Err` is the `isError` result to answer with.
-fn parse<T: DeserializeOwned>(request: &CallToolRequestParams) -> Result<T, CallToolResult> {
+fn parse<T: DeserializeOwned>(request: &CallToolRequestParams) -> Result<T, Box<CallToolResult>> {
     let args = serde_json::Value::Object(request.arguments.clone().unwrap_or_default());
     serde_json::from_value(args).map_err(|e| {
-        CallToolResult::error(vec![ContentBlock::text(format!(
+        Box::new(CallToolResult::error(vec![ContentBlock::text(format!(
             "invalid arguments for `{}`: {e}",
             request.name
-        ))])
+        ))]))
     })
 }
 
@@ -329,7 +329,8 @@ impl ServerHandler for Fixture {
         }
         self.0.calls.fetch_add(1, Ordering::SeqCst);
         let result = match self.run(&request, context).await {
-            Ok(result) | Err(result) => result,
+            Ok(result) => result,
+            Err(result) => *result,
         };
         Ok(result.into())
     }
@@ -422,7 +423,7 @@ impl Fixture {
         &self,
         request: &CallToolRequestParams,
         context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, CallToolResult> {
+    ) -> Result<CallToolResult, Box<CallToolResult>> {
         Ok(match request.name.as_ref() {
             "whoami" => {
                 parse::<NoArgs>(request)?;
