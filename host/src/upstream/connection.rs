@@ -171,6 +171,8 @@ pub async fn connect(
         } => {
             let mut command = tokio::process::Command::new(program);
             command.args(args);
+            // Killed with its session, also when the host exits.
+            command.kill_on_drop(true);
             // The child does not inherit the host's environment, which may
             // hold other upstreams' credentials: only what a process needs
             // to run, plus what the admin gave it.
