@@ -69,7 +69,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_filter = match cli.command {
-        Command::Serve { .. } => "info",
+        // rmcp logs every message at info: too chatty to be the default.
+        Command::Serve { .. } => "info,rmcp=warn",
         _ => "warn",
     };
     let _logs = telemetry::init(default_filter);
