@@ -122,6 +122,10 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
     }
     let _ = upstreams_settled.await;
     let plugin_groups = groups;
+    // The catalog below includes every listing made so far: the changes
+    // they announced are news to nobody.
+    let mut changes = changes;
+    while changes.try_recv().is_ok() {}
     let catalog = match Catalog::build(with_upstream_tools(&plugin_groups, &upstreams)) {
         Ok(catalog) => catalog,
         Err(problems) => {
@@ -241,104 +245,29 @@ fn with_upstream_tools(
 }
 
 /// Rebuilds the catalog whenever an upstream's tools change, and passes
-/// every list change on to clients. A tool that became invalid or collides
-/// is left out and logged; the rest stay served.
+/// every list change on to clients. Upstreams announce only real changes
+/// (see `upstream::Shared::store_listing`). A tool that became invalid or
+/// collides is left out and logged; the rest stay served.
 async fn keep_catalog_current(
     dispatcher: std::sync::Weak<Dispatcher>,
     plugin_groups: Vec<ProviderTools>,
     mut changes: mpsc::UnboundedReceiver<ListChanged>,
 ) {
-    // What clients were shown at load, then last told about: only real
-    // changes are announced (the listings made during load, or after a
-    // restart, usually change nothing).
-    let Some(mut shown) = dispatcher.upgrade().map(|d| Shown::of(&d)) else {
-        return;
-    };
     while let Some(change) = changes.recv().await {
         let Some(dispatcher) = dispatcher.upgrade() else {
             return;
         };
-        match change {
-            ListChanged::Tools => {
-                let groups = with_upstream_tools(&plugin_groups, dispatcher.upstreams());
-                let (catalog, problems) = Catalog::build_skipping(groups);
-                for problem in &problems {
-                    tracing::error!("tool left out of the catalog: {problem}");
-                }
-                let tools = Shown::tools(&catalog);
-                if tools != shown.tools {
-                    tracing::info!(tools = catalog.len(), "catalog updated");
-                    shown.tools = tools;
-                    dispatcher.replace_catalog(catalog);
-                }
-            }
-            ListChanged::Resources => {
-                let resources = Shown::resources(&dispatcher);
-                if resources != shown.resources {
-                    shown.resources = resources;
-                    dispatcher.announce(change);
-                }
-            }
-            ListChanged::Prompts => {
-                let prompts = Shown::prompts(&dispatcher);
-                if prompts != shown.prompts {
-                    shown.prompts = prompts;
-                    dispatcher.announce(change);
-                }
-            }
+        if change != ListChanged::Tools {
+            dispatcher.announce(change);
+            continue;
         }
-    }
-}
-
-/// The lists as clients see them.
-struct Shown {
-    tools: Vec<(rmcp::model::Tool, bool)>,
-    resources: (
-        Vec<rmcp::model::Resource>,
-        Vec<rmcp::model::ResourceTemplate>,
-    ),
-    prompts: Vec<rmcp::model::Prompt>,
-}
-
-impl Shown {
-    fn of(dispatcher: &Dispatcher) -> Self {
-        Self {
-            tools: Self::tools(&dispatcher.catalog()),
-            resources: Self::resources(dispatcher),
-            prompts: Self::prompts(dispatcher),
+        let groups = with_upstream_tools(&plugin_groups, dispatcher.upstreams());
+        let (catalog, problems) = Catalog::build_skipping(groups);
+        for problem in &problems {
+            tracing::error!("tool left out of the catalog: {problem}");
         }
-    }
-
-    fn tools(catalog: &Catalog) -> Vec<(rmcp::model::Tool, bool)> {
-        catalog
-            .entries()
-            .iter()
-            .map(|e| (e.tool.clone(), e.exposed))
-            .collect()
-    }
-
-    fn resources(
-        dispatcher: &Dispatcher,
-    ) -> (
-        Vec<rmcp::model::Resource>,
-        Vec<rmcp::model::ResourceTemplate>,
-    ) {
-        let upstreams = dispatcher.upstreams();
-        (
-            upstreams.iter().flat_map(|u| u.resources()).collect(),
-            upstreams
-                .iter()
-                .flat_map(|u| u.resource_templates())
-                .collect(),
-        )
-    }
-
-    fn prompts(dispatcher: &Dispatcher) -> Vec<rmcp::model::Prompt> {
-        dispatcher
-            .upstreams()
-            .iter()
-            .flat_map(|u| u.prompts())
-            .collect()
+        tracing::info!(tools = catalog.len(), "catalog updated");
+        dispatcher.replace_catalog(catalog);
     }
 }
 

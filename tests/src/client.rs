@@ -324,6 +324,31 @@ impl Call {
             .filter(|n| n["method"] == method)
             .collect()
     }
+
+    /// The params of the `notifications/progress` that came before the
+    /// result, in order.
+    pub fn progress(&self) -> Vec<Value> {
+        self.notifications("notifications/progress")
+            .into_iter()
+            .map(|n| n["params"].clone())
+            .collect()
+    }
+
+    /// The progress params of `steps` steps `i` of `steps`, each with the
+    /// message "step i", on this call's token: what the testkit plugin and
+    /// the fixture upstream send.
+    pub fn expected_steps(&self, steps: u32) -> Vec<Value> {
+        (1..=steps)
+            .map(|i| {
+                serde_json::json!({
+                    "progressToken": self.progress_token,
+                    "progress": f64::from(i),
+                    "total": f64::from(steps),
+                    "message": format!("step {i}"),
+                })
+            })
+            .collect()
+    }
 }
 
 /// `arguments` as a JSON object (panics otherwise).

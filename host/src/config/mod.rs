@@ -12,9 +12,7 @@ use toml::Spanned;
 
 mod upstream;
 
-pub use upstream::{
-    BreakerSettings, Endpoint, RestartSettings, Secret, UpstreamConfig, expand_env_vars,
-};
+pub use upstream::{BreakerSettings, Endpoint, RestartSettings, Secret, UpstreamConfig};
 
 /// Default config file, looked up in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "switchboard.toml";

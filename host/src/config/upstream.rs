@@ -412,10 +412,7 @@ fn expand_all(
 /// Replaces each `${NAME}` with the host's environment variable `NAME`;
 /// `$$` is a literal `$`. A variable that is not set is an error, so a
 /// missing token fails at start rather than as a 401 later.
-pub fn expand_env_vars(
-    text: &str,
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<String, String> {
+fn expand_env_vars(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('$') {

@@ -9,7 +9,7 @@ use rmcp::model::{
 
 use crate::dispatch::Dispatcher;
 use crate::provider::ToolFailure;
-use crate::upstream::split_resource_uri;
+use crate::upstream::{Upstream, split_resource_uri};
 
 /// One page of `items` (already in their fixed order) from the request's
 /// cursor, which is the offset where the previous page ended.
@@ -35,18 +35,35 @@ pub fn page<T>(
     ))
 }
 
+/// All upstreams' items of one kind, in a fixed order (by `key`), one page.
+fn upstream_page<T, K: Ord + ?Sized>(
+    dispatcher: &Dispatcher,
+    items: impl Fn(&Upstream) -> Vec<T>,
+    key: impl Fn(&T) -> &K,
+    request: Option<PaginatedRequestParams>,
+    page_size: usize,
+) -> Result<(Vec<T>, Option<String>), McpError> {
+    let mut all: Vec<T> = dispatcher
+        .upstreams()
+        .iter()
+        .flat_map(|u| items(u))
+        .collect();
+    all.sort_by(|a, b| key(a).cmp(key(b)));
+    page(all, request, page_size)
+}
+
 pub fn resources(
     dispatcher: &Dispatcher,
     request: Option<PaginatedRequestParams>,
     page_size: usize,
 ) -> Result<ListResourcesResult, McpError> {
-    let mut all: Vec<_> = dispatcher
-        .upstreams()
-        .iter()
-        .flat_map(|u| u.resources())
-        .collect();
-    all.sort_by(|a, b| a.uri.cmp(&b.uri));
-    let (resources, next_cursor) = page(all, request, page_size)?;
+    let (resources, next_cursor) = upstream_page(
+        dispatcher,
+        Upstream::resources,
+        |r| r.uri.as_str(),
+        request,
+        page_size,
+    )?;
     let mut result = ListResourcesResult::with_all_items(resources);
     result.next_cursor = next_cursor;
     Ok(result)
@@ -57,13 +74,13 @@ pub fn resource_templates(
     request: Option<PaginatedRequestParams>,
     page_size: usize,
 ) -> Result<ListResourceTemplatesResult, McpError> {
-    let mut all: Vec<_> = dispatcher
-        .upstreams()
-        .iter()
-        .flat_map(|u| u.resource_templates())
-        .collect();
-    all.sort_by(|a, b| a.uri_template.cmp(&b.uri_template));
-    let (templates, next_cursor) = page(all, request, page_size)?;
+    let (templates, next_cursor) = upstream_page(
+        dispatcher,
+        Upstream::resource_templates,
+        |t| t.uri_template.as_str(),
+        request,
+        page_size,
+    )?;
     let mut result = ListResourceTemplatesResult::with_all_items(templates);
     result.next_cursor = next_cursor;
     Ok(result)
@@ -74,13 +91,13 @@ pub fn prompts(
     request: Option<PaginatedRequestParams>,
     page_size: usize,
 ) -> Result<ListPromptsResult, McpError> {
-    let mut all: Vec<_> = dispatcher
-        .upstreams()
-        .iter()
-        .flat_map(|u| u.prompts())
-        .collect();
-    all.sort_by(|a, b| a.name.cmp(&b.name));
-    let (prompts, next_cursor) = page(all, request, page_size)?;
+    let (prompts, next_cursor) = upstream_page(
+        dispatcher,
+        Upstream::prompts,
+        |p| p.name.as_str(),
+        request,
+        page_size,
+    )?;
     let mut result = ListPromptsResult::with_all_items(prompts);
     result.next_cursor = next_cursor;
     Ok(result)

@@ -253,8 +253,8 @@ impl Upstream {
         }
     }
 
-    /// The tools as the upstream describes them, for the catalog. A tool
-    /// whose schema cannot be turned into text is left out (and logged).
+    /// The tools as the upstream describes them, for the catalog (which
+    /// checks their names and schemas like a plugin's).
     pub fn tool_specs(&self) -> Vec<ToolSpec> {
         self.shared
             .listing()
@@ -570,11 +570,6 @@ impl Upstream {
                 Err(self.unavailable(&reason, FailureKind::Failed))
             }
         }
-    }
-
-    /// Stops every replica (children are killed).
-    pub fn shutdown(&self) {
-        self.shared.shutdown.cancel();
     }
 }
 

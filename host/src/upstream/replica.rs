@@ -146,8 +146,8 @@ impl Replica {
         self.in_flight.load(Ordering::Relaxed)
     }
 
-    /// The link if the replica is ready and its breaker would let a call
-    /// through now (without taking a probe slot).
+    /// Whether the replica is ready, its connection open, and its breaker
+    /// would let a call through now (without taking a probe slot).
     pub fn usable(&self, now: Instant) -> bool {
         let state = self.lock();
         state.health == Health::Ready

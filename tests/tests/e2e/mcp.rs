@@ -159,23 +159,9 @@ pub async fn progress(link: Link, era: Era) {
         .call("kit_progress", json!({"steps": 3}))
         .await;
     assert_eq!(text(call.ok()), "done");
-    let progress: Vec<Value> = call
-        .notifications("notifications/progress")
-        .into_iter()
-        .map(|n| n["params"].clone())
-        .collect();
-    let expected: Vec<Value> = (1..=3)
-        .map(|i| {
-            json!({
-                "progressToken": call.progress_token,
-                "progress": f64::from(i),
-                "total": 3.0,
-                "message": format!("step {i}"),
-            })
-        })
-        .collect();
     assert_eq!(
-        progress, expected,
+        call.progress(),
+        call.expected_steps(3),
         "progress notifications before the result"
     );
 }

@@ -174,14 +174,6 @@ fn kill9(pid: u32) {
     assert!(status.success(), "kill -9 {pid} failed");
 }
 
-/// The `notifications/progress` params of `call`.
-fn progress_of(call: &switchboard_e2e::Call) -> Vec<Value> {
-    call.notifications("notifications/progress")
-        .into_iter()
-        .map(|n| n["params"].clone())
-        .collect()
-}
-
 /// Reads `uri` and returns its single text content (and its URI).
 async fn read_text(client: &McpClient, uri: &str) -> (String, String) {
     let result = client
@@ -268,17 +260,11 @@ async fn fixture_is_served_namespaced(link: Link, era: Era) {
         .call("fx_sleep", json!({"ms": 150, "steps": 3}))
         .await;
     assert_eq!(text(call.ok()), "slept 150 ms");
-    let expected: Vec<Value> = (1..=3)
-        .map(|i| {
-            json!({
-                "progressToken": call.progress_token,
-                "progress": f64::from(i),
-                "total": 3.0,
-                "message": format!("step {i}"),
-            })
-        })
-        .collect();
-    assert_eq!(progress_of(&call), expected, "the upstream's progress");
+    assert_eq!(
+        call.progress(),
+        call.expected_steps(3),
+        "the upstream's progress"
+    );
 
     let resources: Vec<String> = client
         .peer
@@ -974,7 +960,7 @@ async fn everything_over_stdio(link: Link, era: Era) {
         "{}",
         text(call.ok())
     );
-    let progress = progress_of(&call);
+    let progress = call.progress();
     assert_eq!(progress.len(), 3, "{progress:?}");
     for (i, params) in progress.iter().enumerate() {
         assert_eq!(params["progressToken"], call.progress_token, "{params}");
