@@ -167,7 +167,21 @@ impl Paths {
     /// Writes a config loading `names` (each the testkit fixture) with its
     /// own cache folder; `a` may call `b_echo` when both are present.
     fn config(&self, file: &str, names: &[String], cache: &Path) -> anyhow::Result<PathBuf> {
-        let mut text = format!("[server]\ncache_dir = {:?}\n", cache.display().to_string());
+        self.config_with(file, names, cache, "")
+    }
+
+    /// As `config`, with `defaults` (TOML lines) in the `[defaults]` table.
+    fn config_with(
+        &self,
+        file: &str,
+        names: &[String],
+        cache: &Path,
+        defaults: &str,
+    ) -> anyhow::Result<PathBuf> {
+        let mut text = format!(
+            "[server]\ncache_dir = {:?}\n\n[defaults]\n{defaults}\n",
+            cache.display().to_string()
+        );
         for name in names {
             text.push_str(&format!(
                 "\n[plugins.{name}]\ncomponent = {:?}\n",
@@ -251,7 +265,10 @@ struct Figures {
     http_native: Duration,
     stdio_host: Duration,
     stdio_native: Duration,
+    /// Host call with a spare ready (paced), back-to-back, and with none.
     inproc_fresh: Duration,
+    inproc_back_to_back: Duration,
+    inproc_unspared: Duration,
     pooled_fresh: Option<Duration>,
     warm: Duration,
     inproc_chain: Duration,
@@ -315,8 +332,19 @@ async fn bench(sizes: Sizes, build: bool) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("loading {}: {e}", e2e.display()))?;
 
     end_to_end(&paths, e2e_str, sizes, &mut f).await?;
-    in_process(&paths, &loaded.dispatcher, sizes, &mut f).await?;
-    drop(loaded);
+    // The same plugins with no spare instances: every call instantiates.
+    let unspared = paths.config_with("unspared.toml", &ab, &cache, "spare_instances = 0")?;
+    let unspared = switchboard::startup::load(&switchboard::config::Config::load(&unspared)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading unspared.toml: {e}"))?;
+    in_process(
+        &paths,
+        [&loaded.dispatcher, &unspared.dispatcher],
+        sizes,
+        &mut f,
+    )
+    .await?;
+    drop((loaded, unspared));
 
     upstream_proxy(&paths, sizes, &mut f).await?;
 
@@ -521,13 +549,51 @@ async fn dispatch(
     }
 }
 
-/// 2 and 3: the Wasm call alone, in this process.
+/// Calls per row before the in-process figures move to the next row.
+const IN_PROCESS_BATCH: usize = 100;
+
+/// Time between two calls of one client in the paced rows: about what a
+/// response and the next request spend in a local transport.
+const CALL_GAP: Duration = Duration::from_micros(200);
+
+/// Leaves this thread to other tasks for `gap`, as a client waiting on the
+/// transport would.
+async fn idle(gap: Duration) {
+    let until = Instant::now() + gap;
+    while Instant::now() < until {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// `n` calls through a dispatcher, each timed; `gap` apart when given.
+async fn dispatch_batch(
+    dispatcher: &Arc<Dispatcher>,
+    tool: &str,
+    arguments: &JsonObject,
+    n: usize,
+    gap: Option<Duration>,
+) -> anyhow::Result<Samples> {
+    let mut samples = Samples::with_capacity(n);
+    for _ in 0..n {
+        if let Some(gap) = gap {
+            idle(gap).await;
+        }
+        let started = Instant::now();
+        dispatch(dispatcher, tool, arguments).await?;
+        samples.push(started.elapsed());
+    }
+    Ok(samples)
+}
+
+/// 2 and 3: the Wasm call alone, in this process. `hosts` are the same
+/// plugins loaded with the default spare instances and with none.
 async fn in_process(
     paths: &Paths,
-    dispatcher: &Arc<Dispatcher>,
+    hosts: [&Arc<Dispatcher>; 2],
     sizes: Sizes,
     f: &mut Figures,
 ) -> anyhow::Result<()> {
+    let [spared, unspared] = hosts;
     let on_demand = wasm::Harness::new(&paths.testkit, false)?;
     let pooled = match wasm::Harness::new(&paths.testkit, true) {
         Ok(h) => Some(h),
@@ -541,39 +607,49 @@ async fn in_process(
     let echo_text = serde_json::Value::Object(echo.clone()).to_string();
     let chain = chain_args();
 
-    // 0 host dispatcher, 1 chain, 2 bare fresh, 3 bare fresh pooled, 4 warm
-    let mut s = vec![Samples::default(); 5];
-    let n = sizes.inproc;
+    // Host rows: (dispatcher, tool, arguments, gap between calls).
+    let host_rows: [(&Arc<Dispatcher>, &str, &JsonObject, Option<Duration>); 8] = [
+        (spared, "b_echo", &echo, Some(CALL_GAP)),
+        (spared, "a_call", &chain, Some(CALL_GAP)),
+        (spared, "b_echo", &echo, None),
+        (spared, "a_call", &chain, None),
+        (unspared, "b_echo", &echo, None),
+        (unspared, "a_call", &chain, None),
+        (unspared, "b_echo", &echo, Some(CALL_GAP)),
+        (unspared, "a_call", &chain, Some(CALL_GAP)),
+    ];
+    const BARE_ON_DEMAND: usize = 8;
+    const BARE_POOLED: usize = 9;
+    const WARM: usize = 10;
+    let mut s = vec![Samples::default(); 11];
+    // Each round runs every row in short alternating batches, so a burst of
+    // noise on the shared machine hits all rows alike.
+    let batch = IN_PROCESS_BATCH.min(sizes.inproc);
     for round in 0..=sizes.rounds {
         // Round 0 is the warm-up and is thrown away.
         let keep = round > 0;
-        let mut r = vec![Samples::with_capacity(n); 5];
-        for _ in 0..n {
-            let t = Instant::now();
-            dispatch(dispatcher, "b_echo", &echo).await?;
-            r[0].push(t.elapsed());
-        }
-        for _ in 0..n {
-            let t = Instant::now();
-            dispatch(dispatcher, "a_call", &chain).await?;
-            r[1].push(t.elapsed());
-        }
-        for _ in 0..n {
-            let t = Instant::now();
-            on_demand.fresh_call("echo", &echo_text).await?;
-            r[2].push(t.elapsed());
-        }
-        if let Some(pooled) = &pooled {
-            for _ in 0..n {
-                let t = Instant::now();
-                pooled.fresh_call("echo", &echo_text).await?;
-                r[3].push(t.elapsed());
+        let mut r = vec![Samples::with_capacity(sizes.inproc); 11];
+        for _ in 0..sizes.inproc / batch {
+            for (i, (dispatcher, tool, arguments, gap)) in host_rows.iter().enumerate() {
+                r[i].extend(dispatch_batch(dispatcher, tool, arguments, batch, *gap).await?);
             }
-        }
-        for _ in 0..n {
-            let t = Instant::now();
-            warm.call("echo", &echo_text).await?;
-            r[4].push(t.elapsed());
+            for _ in 0..batch {
+                let t = Instant::now();
+                on_demand.fresh_call("echo", &echo_text).await?;
+                r[BARE_ON_DEMAND].push(t.elapsed());
+            }
+            if let Some(pooled) = &pooled {
+                for _ in 0..batch {
+                    let t = Instant::now();
+                    pooled.fresh_call("echo", &echo_text).await?;
+                    r[BARE_POOLED].push(t.elapsed());
+                }
+            }
+            for _ in 0..batch {
+                let t = Instant::now();
+                warm.call("echo", &echo_text).await?;
+                r[WARM].push(t.elapsed());
+            }
         }
         if keep {
             for (all, one) in s.iter_mut().zip(r) {
@@ -581,47 +657,76 @@ async fn in_process(
             }
         }
     }
+    let floor = s[WARM].median();
+    let vs_floor = |x: &Samples| format!("{:.1}x floor", ratio(x.median(), floor));
     header(&format!(
         "2. the Wasm call alone, in process ({} calls each)",
         s[0].len()
     ));
-    row("bare wasmtime, warm instance reused (floor)", &s[4], "", "");
     row(
-        "host dispatcher: fresh store+instance+call",
+        "bare wasmtime, warm instance reused (floor)",
+        &s[WARM],
+        "",
+        "",
+    );
+    row(
+        "host: spare instance ready (calls 200 µs apart)",
         &s[0],
         "",
-        &format!("{:.1}x floor", ratio(s[0].median(), s[4].median())),
+        &vs_floor(&s[0]),
+    );
+    row("host: back-to-back calls", &s[2], "", &vs_floor(&s[2]));
+    row(
+        "host: no spares (instantiate on the call's path)",
+        &s[4],
+        "",
+        &vs_floor(&s[4]),
+    );
+    row(
+        "host: no spares, calls 200 µs apart",
+        &s[6],
+        "",
+        &vs_floor(&s[6]),
     );
     row(
         "bare wasmtime: fresh instance, on-demand",
-        &s[2],
+        &s[BARE_ON_DEMAND],
         "",
-        &format!("{:.1}x floor", ratio(s[2].median(), s[4].median())),
+        &vs_floor(&s[BARE_ON_DEMAND]),
     );
     if pooled.is_some() {
         row(
             "bare wasmtime: fresh instance, pooling",
-            &s[3],
+            &s[BARE_POOLED],
             "",
-            &format!("{:.1}x floor", ratio(s[3].median(), s[4].median())),
+            &vs_floor(&s[BARE_POOLED]),
         );
     }
     header("3. chained call (plugin a -> host -> plugin b), in process");
-    row("host b_echo (single call, baseline)", &s[0], "", "");
-    row(
-        "host a_call -> b_echo",
-        &s[1],
-        "",
-        &format!(
-            "{:.2}x; the hop adds {}",
-            ratio(s[1].median(), s[0].median()),
-            fmt(s[1].median().saturating_sub(s[0].median()))
-        ),
-    );
+    for (label, single, chained) in [
+        ("spares ready, 200 µs apart", 0, 1),
+        ("back-to-back", 2, 3),
+        ("no spares", 4, 5),
+        ("no spares, 200 µs apart", 6, 7),
+    ] {
+        row(&format!("host b_echo, {label}"), &s[single], "", "");
+        row(
+            &format!("host a_call -> b_echo, {label}"),
+            &s[chained],
+            "",
+            &format!(
+                "{:.2}x; the hop adds {}",
+                ratio(s[chained].median(), s[single].median()),
+                fmt(s[chained].median().saturating_sub(s[single].median()))
+            ),
+        );
+    }
     f.inproc_fresh = s[0].median();
     f.inproc_chain = s[1].median();
-    f.pooled_fresh = pooled.is_some().then(|| s[3].median());
-    f.warm = s[4].median();
+    f.inproc_back_to_back = s[2].median();
+    f.inproc_unspared = s[4].median();
+    f.pooled_fresh = pooled.is_some().then(|| s[BARE_POOLED].median());
+    f.warm = floor;
     Ok(())
 }
 
@@ -896,9 +1001,12 @@ fn verdicts(f: &Figures) {
         .pooled_fresh
         .map_or(String::new(), |p| format!("; bare pooling {}", fmt(p)));
     println!(
-        "  (2) isolated call <= 25 µs median    {}  host {}{pooled}; warm floor {}",
+        "  (2) isolated call <= 25 µs median    {}  host {} with a spare ready \
+         (back-to-back {}, no spares {}){pooled}; warm floor {}",
         verdict(f.inproc_fresh <= Duration::from_micros(25)),
         fmt(f.inproc_fresh),
+        fmt(f.inproc_back_to_back),
+        fmt(f.inproc_unspared),
         fmt(f.warm)
     );
     let hop = f.inproc_chain.saturating_sub(f.inproc_fresh);

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{Engine, InstanceAllocationStrategy, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 wasmtime::component::bindgen!({
@@ -80,12 +80,8 @@ impl Harness {
         config.epoch_interruption(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
         if pooling {
-            let mut pool = PoolingAllocationConfig::default();
-            pool.total_component_instances(256)
-                .total_core_instances(2048)
-                .total_memories(512)
-                .total_tables(2048)
-                .max_memory_size(64 << 20);
+            // The host's own pool settings, for a 64 MiB memory cap.
+            let pool = ::switchboard::plugin::pool_config(64);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&config)?;

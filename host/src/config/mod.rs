@@ -22,6 +22,9 @@ const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 const DEFAULT_MEMORY_MB: u64 = 64;
 const DEFAULT_MAX_RESULT_KB: u64 = 4096;
 const DEFAULT_MAX_CONCURRENT: u64 = 64;
+const DEFAULT_SPARE_INSTANCES: u64 = 1;
+/// Each spare holds an instance slot and its memory while it waits.
+const MAX_SPARE_INSTANCES: u64 = 16;
 const DEFAULT_PAGE_SIZE: usize = 100;
 /// Names clients see stay within what every client accepts.
 pub const MAX_TOOL_NAME_LEN: usize = 64;
@@ -78,6 +81,7 @@ struct RawLimits {
     memory_mb: Option<Spanned<u64>>,
     max_result_kb: Option<Spanned<u64>>,
     max_concurrent: Option<Spanned<u64>>,
+    spare_instances: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,6 +161,9 @@ pub struct Limits {
     pub max_result_kb: u64,
     /// Calls running at once; more wait (within their deadline) for a slot.
     pub max_concurrent: u64,
+    /// Clean instances made ahead of calls, so a call does not wait for
+    /// instantiation; each serves one call only. 0 instantiates per call.
+    pub spare_instances: u64,
 }
 
 impl Default for Limits {
@@ -166,6 +173,7 @@ impl Default for Limits {
             memory_mb: DEFAULT_MEMORY_MB,
             max_result_kb: DEFAULT_MAX_RESULT_KB,
             max_concurrent: DEFAULT_MAX_CONCURRENT,
+            spare_instances: DEFAULT_SPARE_INSTANCES,
         }
     }
 }
@@ -416,7 +424,20 @@ fn resolve_limits(
             "max_concurrent",
             fallback.max_concurrent,
         )?,
+        spare_instances: raw
+            .spare_instances
+            .as_ref()
+            .map_or(fallback.spare_instances, |v| *v.get_ref()),
     };
+    if let Some(v) = &raw.spare_instances
+        && *v.get_ref() > MAX_SPARE_INSTANCES
+    {
+        return Err(at(
+            v.span(),
+            &format!("{key}.spare_instances"),
+            format!("must be at most {MAX_SPARE_INSTANCES}"),
+        ));
+    }
     if let Some(v) = &raw.memory_mb
         && *v.get_ref() > 4096
     {
@@ -561,6 +582,19 @@ mod tests {
         assert_eq!(plugin.prefix, "text");
         assert_eq!(plugin.component, Path::new("/etc/sb/p/text.wasm"));
         assert_eq!(plugin.limits, Limits::default());
+    }
+
+    #[test]
+    fn spare_instances_may_be_zero_but_is_bounded() {
+        let config =
+            parse("[defaults]\nspare_instances = 0\n\n[plugins.a]\ncomponent = \"a.wasm\"\n")
+                .expect("valid");
+        assert_eq!(config.plugins[0].limits.spare_instances, 0);
+        let err = parse("[plugins.a]\ncomponent = \"a.wasm\"\nlimits = { spare_instances = 17 }\n")
+            .expect_err("too many spares")
+            .to_string();
+        assert!(err.contains("plugins.a.limits.spare_instances"), "{err}");
+        assert!(err.contains("at most 16"), "{err}");
     }
 
     #[test]

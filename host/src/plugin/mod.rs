@@ -7,6 +7,7 @@ mod cache;
 mod convert;
 mod http_gate;
 pub mod inspect;
+mod instances;
 mod output;
 mod sandbox;
 mod state;
@@ -20,13 +21,12 @@ use futures::future::BoxFuture;
 use rmcp::model::{CallToolResult, JsonObject};
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{
-    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
-};
+use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 use bindings::{ToolProvider, ToolProviderPre};
 pub use cache::CacheOutcome;
 use cache::CompileCache;
+use instances::{InstanceFactory, Spares};
 use sandbox::Sandbox;
 use state::{Interruption, PluginState};
 
@@ -58,7 +58,13 @@ pub struct Runtime {
 /// Instances (and their memories) live in a pool: a fresh store per call
 /// reuses a slot, reset by the allocator, instead of mapping new memory;
 /// calls stay isolated because no slot is shared by two live instances.
-fn pool_config(max_memory_mb: u64) -> PoolingAllocationConfig {
+///
+/// Where the kernel can report which pages a call dirtied (`PAGEMAP_SCAN`,
+/// Linux 6.7+), a freed slot has just those pages zeroed in place (up to
+/// [`KEEP_RESIDENT`]) instead of being unmapped: the next instance in that
+/// slot then takes no page faults, which were most of a small call's cost,
+/// and memory that stays resident is only what calls actually touched.
+pub fn pool_config(max_memory_mb: u64) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(POOL_INSTANCES)
         .total_core_instances(POOL_INSTANCES * 8)
@@ -68,8 +74,18 @@ fn pool_config(max_memory_mb: u64) -> PoolingAllocationConfig {
         .max_tables_per_component(16)
         .max_core_instances_per_component(64)
         .max_memory_size(usize::try_from(max_memory_mb << 20).unwrap_or(usize::MAX));
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        pool.pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(KEEP_RESIDENT);
+    }
     pool
 }
+
+/// Dirtied bytes of a freed memory (or table) slot zeroed in place rather
+/// than unmapped; beyond it the rest is unmapped as usual. It bounds what
+/// an idle slot keeps resident.
+const KEEP_RESIDENT: usize = 1 << 20;
 
 /// Component instances alive at once across all plugins; an instantiation
 /// beyond it fails that call with a clear error, never the host.
@@ -166,22 +182,32 @@ impl Runtime {
         })?;
         let pre = ToolProviderPre::new(pre).map_err(|e| fail(format!("{e:#}")))?;
         let sandbox = Sandbox::from_grants(&plugin.grants, self.cache.dir()).map_err(fail)?;
-        let provider = Arc::new(PluginProvider {
+        let factory = Arc::new(InstanceFactory {
             name: plugin.name.clone(),
             engine: self.engine.clone(),
             pre,
             limits: plugin.limits,
             sandbox,
+        });
+        let provider = PluginProvider {
+            factory,
+            spares: Spares::none(),
             slots: tokio::sync::Semaphore::new(
                 usize::try_from(plugin.limits.max_concurrent)
                     .unwrap_or(usize::MAX)
                     .min(tokio::sync::Semaphore::MAX_PERMITS),
             ),
-        });
+        };
         let tools = provider
             .list_tools()
             .await
             .map_err(|failure| fail(failure.message))?;
+        // Spares only for a plugin that loaded; the first one can reuse the
+        // slot the listing just freed.
+        let provider = Arc::new(PluginProvider {
+            spares: Spares::start(provider.factory.clone()),
+            ..provider
+        });
         Ok((provider, tools))
     }
 }
@@ -192,64 +218,27 @@ impl Drop for Runtime {
     }
 }
 
-/// One loaded plugin: pre-linked, instantiated afresh for every call.
+/// One loaded plugin: pre-linked, a fresh instance for every call.
 pub struct PluginProvider {
-    name: String,
-    engine: Engine,
-    pre: ToolProviderPre<PluginState>,
-    limits: Limits,
-    sandbox: Sandbox,
+    factory: Arc<InstanceFactory>,
+    spares: Spares,
     /// One permit per call allowed to run at once (`max_concurrent`).
     slots: tokio::sync::Semaphore,
 }
 
 impl PluginProvider {
-    fn new_store(
-        &self,
-        scope: Option<CallScope>,
-        deadline: Instant,
-        cancel: CancellationToken,
-    ) -> Result<Store<PluginState>, ToolFailure> {
-        let memory_bytes =
-            usize::try_from(self.limits.memory_mb * 1024 * 1024).unwrap_or(usize::MAX);
-        let state = PluginState::new(
-            self.name.as_str().into(),
-            &self.sandbox,
-            memory_bytes,
-            scope,
-            deadline,
-            cancel,
-        )
-        .map_err(|problem| {
-            ToolFailure::new(
-                FailureKind::Failed,
-                format!("plugin `{}`: {problem}", self.name),
-            )
-        })?;
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| state.limiter());
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|mut context| {
-            let state = context.data_mut();
-            if state.cancel.is_cancelled() {
-                state.interrupted = Some(Interruption::Cancelled);
-                return Ok(UpdateDeadline::Interrupt);
-            }
-            if Instant::now() >= state.deadline {
-                state.interrupted = Some(Interruption::Timeout);
-                return Ok(UpdateDeadline::Interrupt);
-            }
-            Ok(UpdateDeadline::Yield(1))
-        });
-        Ok(store)
+    fn limits(&self) -> &Limits {
+        &self.factory.limits
     }
 
     /// Called once at load; the catalog is built from the answer.
     async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolFailure> {
-        let deadline = Instant::now() + self.timeout();
-        let mut store = self.new_store(None, deadline, CancellationToken::new())?;
+        let deadline = Instant::now() + self.factory.timeout();
+        let mut store = self
+            .factory
+            .new_store(None, deadline, CancellationToken::new())?;
         let run = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let instance = self.factory.pre.instantiate_async(&mut store).await?;
             instance
                 .switchboard_plugin_provider()
                 .call_list_tools(&mut store)
@@ -258,24 +247,96 @@ impl PluginProvider {
         match tokio::time::timeout_at(deadline.into(), run).await {
             Ok(Ok(tools)) => Ok(tools.into_iter().map(convert::tool_spec).collect()),
             Ok(Err(error)) => Err(self.crash(&store, "list-tools", error)),
-            Err(_) => {
-                Err(Interruption::Timeout.failure(&self.name, "list-tools", self.limits.timeout_ms))
-            }
+            Err(_) => Err(Interruption::Timeout.failure(
+                self.name(),
+                "list-tools",
+                self.limits().timeout_ms,
+            )),
         }
+    }
+
+    /// Runs `tool` in a fresh instance: a ready spare, or one made now.
+    async fn run_call(
+        &self,
+        tool: &str,
+        arguments: &str,
+        scope: CallScope,
+    ) -> Result<CallToolResult, ToolFailure> {
+        let deadline = scope.deadline;
+        let cancel = scope.cancel.clone();
+        let (mut store, spare) = match self.spares.take() {
+            Some(spare) => {
+                let (store, instance) = spare.bind(scope, deadline, cancel);
+                (store, Some(instance))
+            }
+            None => (self.factory.new_store(Some(scope), deadline, cancel)?, None),
+        };
+        let run = async {
+            let instance = match spare {
+                Some(instance) => instance,
+                None => self.factory.pre.instantiate_async(&mut store).await?,
+            };
+            instance
+                .switchboard_plugin_provider()
+                .call_call_tool(&mut store, tool, arguments)
+                .await
+        };
+        // The epoch callback stops a busy plugin; this stops one blocked
+        // in a host call (a WASI sleep, say).
+        let outcome = tokio::time::timeout_at(deadline.into(), run).await;
+        self.log_output(&store, tool);
+        match outcome {
+            Err(_) => {
+                Err(Interruption::Timeout.failure(self.name(), tool, self.limits().timeout_ms))
+            }
+            Ok(Err(error)) => Err(self.crash(&store, tool, error)),
+            Ok(Ok(Err(error))) => Err(convert::failure(error)),
+            Ok(Ok(Ok(result))) => self.check_result(tool, result),
+        }
+    }
+
+    fn check_result(
+        &self,
+        tool: &str,
+        result: bindings::types::CallResult,
+    ) -> Result<CallToolResult, ToolFailure> {
+        let size = convert::result_size(&result);
+        let limit = self.limits().max_result_kb.saturating_mul(1024);
+        if size as u64 > limit {
+            return Err(ToolFailure::new(
+                FailureKind::Failed,
+                format!(
+                    "plugin `{}` returned {} KiB from `{tool}`, over its limit of {} KiB (limits.max_result_kb)",
+                    self.name(),
+                    size / 1024,
+                    self.limits().max_result_kb
+                ),
+            ));
+        }
+        convert::call_result(result).map_err(|problem| {
+            ToolFailure::new(
+                FailureKind::Failed,
+                format!(
+                    "plugin `{}` returned a bad result from `{tool}`: {problem}",
+                    self.name()
+                ),
+            )
+        })
     }
 
     /// Turns a trap into the most specific failure we can name.
     fn crash(&self, store: &Store<PluginState>, tool: &str, error: wasmtime::Error) -> ToolFailure {
         let state = store.data();
+        let name = self.name();
         if let Some(interruption) = state.interrupted {
-            return interruption.failure(&self.name, tool, self.limits.timeout_ms);
+            return interruption.failure(name, tool, self.limits().timeout_ms);
         }
         if state.memory_limit_hit() {
             return ToolFailure::new(
                 FailureKind::Failed,
                 format!(
-                    "plugin `{}` ran out of memory in tool `{tool}` (limit {} MiB)",
-                    self.name, self.limits.memory_mb
+                    "plugin `{name}` ran out of memory in tool `{tool}` (limit {} MiB)",
+                    self.limits().memory_mb
                 ),
             );
         }
@@ -291,10 +352,7 @@ impl PluginProvider {
         };
         ToolFailure::new(
             FailureKind::Failed,
-            format!(
-                "plugin `{}` crashed in tool `{tool}`: {what}{stderr}",
-                self.name
-            ),
+            format!("plugin `{name}` crashed in tool `{tool}`: {what}{stderr}"),
         )
     }
 
@@ -305,7 +363,7 @@ impl PluginProvider {
         ] {
             let text = output.contents();
             if !text.is_empty() {
-                tracing::info!(target: "switchboard::plugin", plugin = %self.name, tool, stream, "{text}");
+                tracing::info!(target: "switchboard::plugin", plugin = %self.name(), tool, stream, "{text}");
             }
         }
     }
@@ -313,11 +371,11 @@ impl PluginProvider {
 
 impl Provider for PluginProvider {
     fn name(&self) -> &str {
-        &self.name
+        &self.factory.name
     }
 
     fn timeout(&self) -> Duration {
-        Duration::from_millis(self.limits.timeout_ms)
+        self.factory.timeout()
     }
 
     fn call<'a>(
@@ -328,7 +386,6 @@ impl Provider for PluginProvider {
     ) -> BoxFuture<'a, Result<CallToolResult, ToolFailure>> {
         Box::pin(async move {
             let deadline = scope.deadline;
-            let cancel = scope.cancel.clone();
             let _slot = match tokio::time::timeout_at(deadline.into(), self.slots.acquire()).await {
                 Ok(Ok(permit)) => permit,
                 _ => {
@@ -336,55 +393,14 @@ impl Provider for PluginProvider {
                         FailureKind::Timeout,
                         format!(
                             "plugin `{}` is busy: {} calls were already running and none finished before `{tool}`'s deadline",
-                            self.name, self.limits.max_concurrent
+                            self.name(),
+                            self.limits().max_concurrent
                         ),
                     ));
                 }
             };
             let arguments = serde_json::Value::Object(arguments).to_string();
-            let mut store = self.new_store(Some(scope), deadline, cancel)?;
-            let run = async {
-                let instance = self.pre.instantiate_async(&mut store).await?;
-                instance
-                    .switchboard_plugin_provider()
-                    .call_call_tool(&mut store, tool, &arguments)
-                    .await
-            };
-            // The epoch callback stops a busy plugin; this stops one blocked
-            // in a host call (a WASI sleep, say).
-            let outcome = tokio::time::timeout_at(deadline.into(), run).await;
-            self.log_output(&store, tool);
-            match outcome {
-                Err(_) => {
-                    Err(Interruption::Timeout.failure(&self.name, tool, self.limits.timeout_ms))
-                }
-                Ok(Err(error)) => Err(self.crash(&store, tool, error)),
-                Ok(Ok(Err(error))) => Err(convert::failure(error)),
-                Ok(Ok(Ok(result))) => {
-                    let size = convert::result_size(&result);
-                    let limit = self.limits.max_result_kb.saturating_mul(1024);
-                    if size as u64 > limit {
-                        return Err(ToolFailure::new(
-                            FailureKind::Failed,
-                            format!(
-                                "plugin `{}` returned {} KiB from `{tool}`, over its limit of {} KiB (limits.max_result_kb)",
-                                self.name,
-                                size / 1024,
-                                self.limits.max_result_kb
-                            ),
-                        ));
-                    }
-                    convert::call_result(result).map_err(|problem| {
-                        ToolFailure::new(
-                            FailureKind::Failed,
-                            format!(
-                                "plugin `{}` returned a bad result from `{tool}`: {problem}",
-                                self.name
-                            ),
-                        )
-                    })
-                }
-            }
+            self.run_call(tool, &arguments, scope).await
         })
     }
 }

@@ -124,6 +124,13 @@ impl PluginState {
         })
     }
 
+    /// Gives a store made ahead of time (a spare) to the call it now serves.
+    pub fn begin_call(&mut self, scope: CallScope, deadline: Instant, cancel: CancellationToken) {
+        self.scope = Some(scope);
+        self.deadline = deadline;
+        self.cancel = cancel;
+    }
+
     pub fn limiter(&mut self) -> &mut MemoryLimiter {
         &mut self.limits
     }

@@ -13,12 +13,13 @@ use switchboard_e2e::{
 };
 
 /// The testkit's tools, as the plugin names them.
-const TESTKIT_TOOLS: [&str; 11] = [
+const TESTKIT_TOOLS: [&str; 12] = [
     "add",
     "bad_output",
     "call",
     "echo",
     "host_tools",
+    "instance_calls",
     "log",
     "memory_bomb",
     "progress",

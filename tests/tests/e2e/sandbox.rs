@@ -599,3 +599,52 @@ async fn pipeline_demo_chains_only_granted_tools() {
     )
     .await;
 }
+
+/// Every call runs in an instance of its own, whether it was made ahead of
+/// the call (a spare) or on the call's path: the plugin's static call
+/// counter reads 1 on every call, one after another and from clients
+/// calling at once, with no spares, the default one, and several.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_call_ever_shares_an_instance() {
+    for spares in [0, 1, 4] {
+        let config = ConfigBuilder::new()
+            .plugin(
+                "kit",
+                Fixture::Testkit.path(),
+                &format!("limits = {{ spare_instances = {spares} }}"),
+            )
+            .write();
+        let host = Host::http(&config).await;
+        let url = host.url().to_owned();
+
+        let first = connect_http(&url, Era::Modern).await;
+        for call in 0..10 {
+            let served = ok_text(&first, "kit_instance_calls", json!({})).await;
+            assert_eq!(served, "1", "spare_instances = {spares}, call {call}");
+        }
+
+        let mut callers = Vec::new();
+        for client in 0..6 {
+            let era = if client % 2 == 0 {
+                Era::Modern
+            } else {
+                Era::Legacy
+            };
+            let caller = connect_http(&url, era).await;
+            callers.push(tokio::spawn(async move {
+                let mut counts = Vec::new();
+                for _ in 0..5 {
+                    counts.push(ok_text(&caller, "kit_instance_calls", json!({})).await);
+                }
+                counts
+            }));
+        }
+        for caller in callers {
+            let counts = caller.await.expect("a caller task");
+            assert!(
+                counts.iter().all(|served| served == "1"),
+                "spare_instances = {spares}: concurrent calls saw {counts:?}"
+            );
+        }
+    }
+}
