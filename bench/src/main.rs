@@ -263,6 +263,8 @@ async fn batch(
 struct Figures {
     http_host: Duration,
     http_native: Duration,
+    /// `a_call` -> `b_echo` over HTTP, end to end.
+    http_chain: Duration,
     stdio_host: Duration,
     stdio_native: Duration,
     /// Host call with a spare ready (paced), back-to-back, and with none.
@@ -455,6 +457,7 @@ async fn end_to_end(paths: &Paths, e2e: &str, sizes: Sizes, f: &mut Figures) -> 
     f.stdio_native = ns.median();
     f.http_host = hh.median();
     f.http_native = nh.median();
+    f.http_chain = ch.median();
     Ok(())
 }
 
@@ -1011,10 +1014,17 @@ fn verdicts(f: &Figures) {
     );
     let hop = f.inproc_chain.saturating_sub(f.inproc_fresh);
     println!(
-        "  (3) a hop adds <= one call           {}  hop +{} vs one call {}",
+        "  (3) a hop adds <= one call, in proc. {}  hop +{} vs one call {}",
         verdict(hop <= f.inproc_fresh),
         fmt(hop),
         fmt(f.inproc_fresh)
+    );
+    let http_hop = f.http_chain.saturating_sub(f.http_host);
+    println!(
+        "      the same, end to end over HTTP   {}  hop +{} vs one call {}",
+        verdict(http_hop <= f.http_host),
+        fmt(http_hop),
+        fmt(f.http_host)
     );
     let (through, direct) = f.proxy_http;
     let r4 = ratio(through, direct);
