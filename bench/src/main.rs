@@ -988,6 +988,17 @@ fn verdict(met: bool) -> &'static str {
     if met { "met   " } else { "MISSED" }
 }
 
+/// Target (3): what the chain adds over the single call, against that call.
+fn hop_verdict(label: &str, chained: Duration, single: Duration) {
+    let hop = chained.saturating_sub(single);
+    println!(
+        "{label} {}  hop +{} vs one call {}",
+        verdict(hop <= single),
+        fmt(hop),
+        fmt(single)
+    );
+}
+
 /// The targets, from this run's figures.
 fn verdicts(f: &Figures) {
     println!();
@@ -1012,19 +1023,15 @@ fn verdicts(f: &Figures) {
         fmt(f.inproc_unspared),
         fmt(f.warm)
     );
-    let hop = f.inproc_chain.saturating_sub(f.inproc_fresh);
-    println!(
-        "  (3) a hop adds <= one call, in proc. {}  hop +{} vs one call {}",
-        verdict(hop <= f.inproc_fresh),
-        fmt(hop),
-        fmt(f.inproc_fresh)
+    hop_verdict(
+        "  (3) a hop adds <= one call, in proc.",
+        f.inproc_chain,
+        f.inproc_fresh,
     );
-    let http_hop = f.http_chain.saturating_sub(f.http_host);
-    println!(
-        "      the same, end to end over HTTP   {}  hop +{} vs one call {}",
-        verdict(http_hop <= f.http_host),
-        fmt(http_hop),
-        fmt(f.http_host)
+    hop_verdict(
+        "      the same, end to end over HTTP  ",
+        f.http_chain,
+        f.http_host,
     );
     let (through, direct) = f.proxy_http;
     let r4 = ratio(through, direct);
