@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use procs::{Client, HttpServer, StdioServer};
 use stats::{Samples, fmt, header, ratio, row};
-use switchboard::dispatch::{Caller, Dispatcher, EventSink};
+use switchboard::dispatch::{Caller, Dispatcher, EventSink, RequestScope};
 
 /// How much of everything to do.
 #[derive(Clone, Copy)]
@@ -541,7 +541,7 @@ async fn dispatch(
     tool: &str,
     arguments: &JsonObject,
 ) -> anyhow::Result<()> {
-    let scope = dispatcher.root_scope(CancellationToken::new(), EventSink::discard());
+    let scope = RequestScope::root(CancellationToken::new(), EventSink::discard());
     match dispatcher
         .call(&Caller::Client, tool, Some(arguments.clone()), scope)
         .await

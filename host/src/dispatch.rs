@@ -1,7 +1,9 @@
-//! The one call path. Every tool call, from an AI client or from a plugin
-//! through its host import, goes through [`Dispatcher::call`]: look up,
-//! check the grant, check the chain, validate, run under the deadline and
-//! cancellation, check the output, record.
+//! The one request path. Every request for something a provider serves
+//! (a tool call, a resource read, a prompt, a completion), from an AI
+//! client or from a plugin through its host import, goes through the
+//! [`Dispatcher`]: look up in the registry, check the caller may reach it,
+//! check the chain, run it on its provider under the deadline and the
+//! caller's cancellation, and leave one audit line.
 
 // MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
 // protocol eras Switchboard serves.
@@ -10,19 +12,22 @@
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use rmcp::model::{CallToolResult, JsonObject, LoggingLevel};
+use futures::future::BoxFuture;
+use rmcp::model::{
+    CallToolResult, CompleteRequestParams, CompleteResult, GetPromptResult, JsonObject,
+    LoggingLevel, ReadResourceResult, Reference, ResourceContents,
+};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::Catalog;
-use crate::grants::Grants;
-use crate::provider::{FailureKind, ToolFailure};
-use crate::upstream::Upstream;
+pub use crate::changes::ListChanged;
+use crate::provider::{FailureKind, Provider, ToolFailure};
+use crate::registry::{Registry, resource_uri};
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    /// An AI client (sees every tool in the catalog).
+    /// An AI client (sees what providers expose).
     Client,
     /// A plugin, through its `host.call-tool` import.
     Plugin(String),
@@ -35,14 +40,6 @@ impl std::fmt::Display for Caller {
             Caller::Plugin(name) => write!(f, "plugin:{name}"),
         }
     }
-}
-
-/// A list clients may have cached that has changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListChanged {
-    Tools,
-    Resources,
-    Prompts,
 }
 
 /// Something a running call tells the client of the outermost request.
@@ -90,39 +87,98 @@ impl EventSink {
     }
 }
 
-/// What a call inherits from the request that started it.
+/// What a request brings into dispatch from whoever made it.
 #[derive(Clone)]
-pub struct CallScope {
-    /// The latest moment the call may still run.
-    pub deadline: Instant,
+pub struct RequestScope {
+    /// The caller's own deadline, if it has one; dispatch narrows it to the
+    /// provider's timeout.
+    pub deadline: Option<Instant>,
     pub cancel: CancellationToken,
     pub events: EventSink,
     /// Plugins on the chain, outermost first.
     pub chain: Arc<[String]>,
+}
+
+impl RequestScope {
+    /// A request arriving from a client: no deadline but each provider's
+    /// timeout, cancellation from the transport.
+    pub fn root(cancel: CancellationToken, events: EventSink) -> Self {
+        Self {
+            deadline: None,
+            cancel,
+            events,
+            chain: Arc::from(Vec::new()),
+        }
+    }
+}
+
+/// What a provider runs a request under.
+#[derive(Clone)]
+pub struct CallScope {
+    /// The latest moment the request may still run.
+    pub deadline: Instant,
+    pub cancel: CancellationToken,
+    pub events: EventSink,
+    /// Plugins on the chain, outermost first, the callee included.
+    pub chain: Arc<[String]>,
+    /// For requests the callee makes in turn (a plugin's host imports).
     pub dispatcher: Arc<Dispatcher>,
 }
 
-/// The audit line of one call. Written when the call ends, or, if its
-/// future is dropped first (its caller was cancelled or went away), as
-/// `cancelled` then: every call leaves exactly one line.
+impl CallScope {
+    /// The scope of a request the callee makes while this one runs: it
+    /// inherits the deadline, the cancellation and the chain.
+    pub fn nested(&self) -> RequestScope {
+        RequestScope {
+            deadline: Some(self.deadline),
+            cancel: self.cancel.clone(),
+            events: self.events.clone(),
+            chain: self.chain.clone(),
+        }
+    }
+}
+
+/// The audit line of one request. Written when it ends, or, if its future
+/// is dropped first (its caller was cancelled or went away), as `cancelled`
+/// then: every request leaves exactly one line.
 struct AuditLine<'a> {
     caller: &'a Caller,
+    request: &'static str,
     callee: &'a str,
-    tool: &'a str,
+    name: &'a str,
     started: Instant,
     finished: bool,
 }
 
-impl AuditLine<'_> {
+impl<'a> AuditLine<'a> {
+    fn new(caller: &'a Caller, request: &'static str, name: &'a str) -> Self {
+        Self {
+            caller,
+            request,
+            callee: "-",
+            name,
+            started: Instant::now(),
+            finished: false,
+        }
+    }
+
     fn record(&mut self, outcome: &str, reason: &str) {
         self.finished = true;
-        let (caller, callee, tool) = (self.caller, self.callee, self.tool);
+        let (caller, request, callee, name) = (self.caller, self.request, self.callee, self.name);
         let elapsed_us = self.started.elapsed().as_micros() as u64;
         // Denials stand out at warn level.
         if outcome == FailureKind::Denied.as_str() {
-            tracing::warn!(target: "switchboard::audit", %caller, callee, tool, outcome, elapsed_us, reason);
+            tracing::warn!(target: "switchboard::audit", %caller, request, callee, name, outcome, elapsed_us, reason);
         } else {
-            tracing::info!(target: "switchboard::audit", %caller, callee, tool, outcome, elapsed_us, reason);
+            tracing::info!(target: "switchboard::audit", %caller, request, callee, name, outcome, elapsed_us, reason);
+        }
+    }
+
+    fn finish<T>(mut self, outcome: &Result<T, ToolFailure>, tool_error: bool) {
+        match outcome {
+            Ok(_) if tool_error => self.record("tool-error", ""),
+            Ok(_) => self.record("ok", ""),
+            Err(failure) => self.record(failure.kind.as_str(), &failure.message),
         }
     }
 }
@@ -142,12 +198,9 @@ impl Drop for AuditLine<'_> {
 pub const DEFAULT_MAX_DEPTH: usize = 8;
 
 pub struct Dispatcher {
-    /// Swapped whole when an upstream's tools change; a call keeps the
-    /// catalog it started with.
-    catalog: RwLock<Arc<Catalog>>,
-    grants: Grants,
-    max_depth: usize,
-    upstreams: Vec<Arc<Upstream>>,
+    /// Swapped whole when a provider's lists change; a request keeps the
+    /// snapshot it started with.
+    registry: RwLock<Arc<Registry>>,
     changes: broadcast::Sender<ListChanged>,
 }
 
@@ -156,37 +209,24 @@ pub struct Dispatcher {
 const CHANGE_BACKLOG: usize = 64;
 
 impl Dispatcher {
-    pub fn new(catalog: Catalog, grants: Grants, max_depth: usize) -> Arc<Self> {
-        Self::with_upstreams(catalog, grants, max_depth, Vec::new())
-    }
-
-    pub fn with_upstreams(
-        catalog: Catalog,
-        grants: Grants,
-        max_depth: usize,
-        upstreams: Vec<Arc<Upstream>>,
-    ) -> Arc<Self> {
+    pub fn new(registry: Registry) -> Arc<Self> {
         Arc::new(Self {
-            catalog: RwLock::new(Arc::new(catalog)),
-            grants,
-            max_depth,
-            upstreams,
+            registry: RwLock::new(Arc::new(registry)),
             changes: broadcast::channel(CHANGE_BACKLOG).0,
         })
     }
 
-    /// The catalog as it is now.
-    pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog
+    /// The registry as it is now.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    /// Installs a new catalog and tells subscribed clients.
-    pub fn replace_catalog(&self, catalog: Catalog) {
-        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
-        self.announce(ListChanged::Tools);
+    /// Installs a new registry; in-flight requests finish on the old one.
+    pub fn replace_registry(&self, registry: Registry) {
+        *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
     }
 
     /// Tells subscribed clients that a list changed.
@@ -199,73 +239,172 @@ impl Dispatcher {
         self.changes.subscribe()
     }
 
-    pub fn upstreams(&self) -> &[Arc<Upstream>] {
-        &self.upstreams
-    }
-
-    pub fn grants(&self) -> &Grants {
-        &self.grants
-    }
-
-    /// The scope of a request arriving from a client. Its deadline is set by
-    /// the provider's own timeout; cancellation comes from the transport.
-    pub fn root_scope(self: &Arc<Self>, cancel: CancellationToken, events: EventSink) -> CallScope {
-        CallScope {
-            // Far enough to never bind before each provider's own timeout.
-            deadline: Instant::now() + std::time::Duration::from_secs(365 * 24 * 3600),
-            cancel,
-            events,
-            chain: Arc::from(Vec::new()),
-            dispatcher: Arc::clone(self),
-        }
-    }
-
     /// Runs tool `name` for `caller`. `Err` means no result was produced;
     /// the transport decides how each kind reaches its caller.
     pub async fn call(
-        &self,
+        self: &Arc<Self>,
         caller: &Caller,
         name: &str,
         arguments: Option<JsonObject>,
-        scope: CallScope,
+        scope: RequestScope,
     ) -> Result<CallToolResult, ToolFailure> {
-        let catalog = self.catalog();
-        let mut audit = AuditLine {
-            caller,
-            callee: catalog.get(name).map_or("-", |e| e.provider.name()),
-            tool: name,
-            started: Instant::now(),
-            finished: false,
+        let registry = self.registry();
+        let mut audit = AuditLine::new(caller, "tools/call", name);
+        let outcome = match registry.tool_for(caller, name) {
+            Err(failure) => Err(failure),
+            Ok(entry) => {
+                audit.callee = entry.provider.name();
+                let arguments = arguments.unwrap_or_default();
+                match entry.check_arguments(&arguments) {
+                    Err(problems) => Err(ToolFailure::new(
+                        FailureKind::InvalidArguments,
+                        format!("invalid arguments for `{name}`: {problems}"),
+                    )),
+                    Ok(()) => self
+                        .run(&registry, &entry.provider, name, scope, |child| {
+                            entry.provider.call(&entry.local_name, arguments, child)
+                        })
+                        .await
+                        .and_then(|result| {
+                            if result.is_error == Some(true) {
+                                return Ok(result);
+                            }
+                            entry
+                                .check_output(result.structured_content.as_ref())
+                                .map(|()| result)
+                                .map_err(|problem| {
+                                    ToolFailure::new(
+                                        FailureKind::Failed,
+                                        format!("`{name}` returned output that breaks its output schema: {problem}"),
+                                    )
+                                })
+                        }),
+                }
+            }
         };
-        let outcome = self.run(&catalog, caller, name, arguments, scope).await;
-        let (kind, reason) = match &outcome {
-            Ok(result) if result.is_error == Some(true) => ("tool-error", ""),
-            Ok(_) => ("ok", ""),
-            Err(failure) => (failure.kind.as_str(), failure.message.as_str()),
-        };
-        audit.record(kind, reason);
+        let tool_error = matches!(&outcome, Ok(result) if result.is_error == Some(true));
+        audit.finish(&outcome, tool_error);
         outcome
     }
 
-    async fn run(
-        &self,
-        catalog: &Catalog,
+    /// Reads resource `uri` (as clients name it) for `caller`; the contents
+    /// come back under the same namespaced URIs.
+    pub async fn read_resource(
+        self: &Arc<Self>,
+        caller: &Caller,
+        uri: &str,
+        scope: RequestScope,
+    ) -> Result<ReadResourceResult, ToolFailure> {
+        let registry = self.registry();
+        let mut audit = AuditLine::new(caller, "resources/read", uri);
+        let outcome = match registry.resource_for(caller, uri) {
+            Err(failure) => Err(failure),
+            Ok(route) => {
+                audit.callee = route.provider.name();
+                self.run(&registry, route.provider, uri, scope, |child| {
+                    route.provider.read_resource(route.local_uri, child)
+                })
+                .await
+                .map(|mut result| {
+                    for contents in &mut result.contents {
+                        if let ResourceContents::TextResourceContents { uri, .. }
+                        | ResourceContents::BlobResourceContents { uri, .. } = contents
+                        {
+                            *uri = resource_uri(route.source.scheme, route.source.name(), uri);
+                        }
+                    }
+                    result
+                })
+            }
+        };
+        audit.finish(&outcome, false);
+        outcome
+    }
+
+    /// Gets prompt `name` (as clients name it) for `caller`.
+    pub async fn get_prompt(
+        self: &Arc<Self>,
         caller: &Caller,
         name: &str,
         arguments: Option<JsonObject>,
-        scope: CallScope,
-    ) -> Result<CallToolResult, ToolFailure> {
-        let unknown = || ToolFailure::new(FailureKind::NotFound, format!("unknown tool `{name}`"));
-        let entry = catalog.get(name).ok_or_else(unknown)?;
+        scope: RequestScope,
+    ) -> Result<GetPromptResult, ToolFailure> {
+        let registry = self.registry();
+        let mut audit = AuditLine::new(caller, "prompts/get", name);
+        let outcome = match registry.prompt_for(caller, name) {
+            Err(failure) => Err(failure),
+            Ok(entry) => {
+                audit.callee = entry.provider.name();
+                self.run(&registry, &entry.provider, name, scope, |child| {
+                    entry.provider.get_prompt(&entry.local_name, arguments, child)
+                })
+                .await
+            }
+        };
+        audit.finish(&outcome, false);
+        outcome
+    }
 
-        match caller {
-            // What clients are not shown does not exist for them.
-            Caller::Client if !entry.exposed => return Err(unknown()),
-            Caller::Client => {}
-            Caller::Plugin(plugin) => self.grants.check(plugin, name)?,
-        }
+    /// Completes an argument of a prompt or resource template (as clients
+    /// name it) for `caller`.
+    pub async fn complete(
+        self: &Arc<Self>,
+        caller: &Caller,
+        mut request: CompleteRequestParams,
+        scope: RequestScope,
+    ) -> Result<CompleteResult, ToolFailure> {
+        let registry = self.registry();
+        let (name, is_prompt) = match &request.r#ref {
+            Reference::Prompt(prompt) => (prompt.name.clone(), true),
+            Reference::Resource(resource) => (resource.uri.clone(), false),
+            _ => {
+                return Err(ToolFailure::new(
+                    FailureKind::InvalidArguments,
+                    "completion of an unknown kind of reference",
+                ));
+            }
+        };
+        let mut audit = AuditLine::new(caller, "completion/complete", &name);
+        let route = if is_prompt {
+            registry
+                .prompt_for(caller, &name)
+                .map(|entry| (&entry.provider, entry.local_name.clone()))
+        } else {
+            registry
+                .resource_for(caller, &name)
+                .map(|route| (route.provider, route.local_uri.to_owned()))
+        };
+        let outcome = match route {
+            Err(failure) => Err(failure),
+            Ok((provider, local)) => {
+                audit.callee = provider.name();
+                if let Reference::Prompt(prompt) = &mut request.r#ref {
+                    prompt.name = local;
+                } else if let Reference::Resource(resource) = &mut request.r#ref {
+                    resource.uri = local;
+                }
+                self.run(&registry, provider, &name, scope, |child| {
+                    provider.complete(request, child)
+                })
+                .await
+            }
+        };
+        audit.finish(&outcome, false);
+        outcome
+    }
 
-        let callee = entry.provider.name();
+    /// Runs `work` on `provider` after the chain checks, under the
+    /// narrower of the caller's deadline and the provider's timeout, until
+    /// the caller cancels.
+    async fn run<'a, T>(
+        self: &Arc<Self>,
+        registry: &Registry,
+        provider: &'a Arc<dyn Provider>,
+        name: &str,
+        scope: RequestScope,
+        work: impl FnOnce(CallScope) -> BoxFuture<'a, Result<T, ToolFailure>>,
+    ) -> Result<T, ToolFailure> {
+        let callee = provider.name();
         if scope.chain.iter().any(|on_chain| on_chain == callee) {
             let chain: Vec<&str> = scope.chain.iter().map(String::as_str).collect();
             return Err(ToolFailure::new(
@@ -276,61 +415,58 @@ impl Dispatcher {
                 ),
             ));
         }
-        if scope.chain.len() >= self.max_depth {
+        let max_depth = registry.max_depth();
+        if scope.chain.len() >= max_depth {
             return Err(ToolFailure::new(
                 FailureKind::Denied,
                 format!(
-                    "call chain depth limit ({}) reached calling `{name}`: {}",
-                    self.max_depth,
+                    "call chain depth limit ({max_depth}) reached calling `{name}`: {}",
                     scope.chain.join(" -> ")
                 ),
             ));
         }
 
-        let arguments = arguments.unwrap_or_default();
-        entry.check_arguments(&arguments).map_err(|problems| {
-            ToolFailure::new(
-                FailureKind::InvalidArguments,
-                format!("invalid arguments for `{name}`: {problems}"),
-            )
-        })?;
-
+        let timeout = provider.timeout();
+        let own_deadline = Instant::now() + timeout;
         let deadline = scope
             .deadline
-            .min(Instant::now() + entry.provider.timeout());
+            .map_or(own_deadline, |caller| caller.min(own_deadline));
         let mut chain = scope.chain.to_vec();
         chain.push(callee.to_owned());
+        let cancel = scope.cancel.child_token();
         let child = CallScope {
             deadline,
-            cancel: scope.cancel.child_token(),
-            events: scope.events.clone(),
+            cancel: cancel.clone(),
+            events: scope.events,
             chain: chain.into(),
-            dispatcher: scope.dispatcher.clone(),
+            dispatcher: self.clone(),
         };
-        let cancel = child.cancel.clone();
-        let result = tokio::select! {
-            result = entry.provider.call(&entry.local_name, arguments, child) => result?,
+        // Providers stop at the deadline themselves, with a message naming
+        // what they were doing; this bounds one that does not.
+        let bounded = tokio::time::timeout_at(deadline.into(), work(child));
+        tokio::select! {
+            outcome = bounded => match outcome {
+                Ok(result) => result,
+                Err(_) => {
+                    cancel.cancel();
+                    let limit = if deadline == own_deadline {
+                        format!("its {} ms timeout", timeout.as_millis())
+                    } else {
+                        "the caller's deadline".to_owned()
+                    };
+                    Err(ToolFailure::new(
+                        FailureKind::Timeout,
+                        format!("`{name}` on `{callee}` did not finish within {limit}"),
+                    ))
+                }
+            },
             () = scope.cancel.cancelled() => {
                 cancel.cancel();
-                return Err(ToolFailure::new(
+                Err(ToolFailure::new(
                     FailureKind::Cancelled,
-                    format!("call to `{name}` was cancelled by the client"),
-                ));
+                    format!("request for `{name}` was cancelled by the caller"),
+                ))
             }
-        };
-
-        if result.is_error != Some(true) {
-            entry
-                .check_output(result.structured_content.as_ref())
-                .map_err(|problem| {
-                    ToolFailure::new(
-                        FailureKind::Failed,
-                        format!(
-                            "`{name}` returned output that breaks its output schema: {problem}"
-                        ),
-                    )
-                })?;
         }
-        Ok(result)
     }
 }

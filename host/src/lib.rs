@@ -1,15 +1,17 @@
 //! Switchboard: one MCP server in front of sandboxed WebAssembly tool
 //! plugins.
 //!
-//! A call travels `server` → `dispatch` → a `provider` (a `plugin`), with
-//! the `catalog` naming tools and `grants` saying who may call what.
+//! A request travels `server` → `dispatch` → a `provider` (a `plugin` or
+//! an `upstream`), with the `registry` naming what providers offer and
+//! saying who may reach it (`grants` for plugins).
 
-pub mod catalog;
+pub mod changes;
 pub mod config;
 pub mod dispatch;
 pub mod grants;
 pub mod plugin;
 pub mod provider;
+pub mod registry;
 pub mod server;
 pub mod startup;
 pub mod telemetry;

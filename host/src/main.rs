@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use switchboard::config::{Config, DEFAULT_CONFIG_FILE};
-use switchboard::dispatch::{Caller, ClientEvent, EventSink};
+use switchboard::dispatch::{Caller, ClientEvent, EventSink, RequestScope};
 use switchboard::provider::Provider as _;
 use switchboard::server::http::HttpServer;
 use switchboard::{server, startup, telemetry};
@@ -267,9 +267,9 @@ async fn check(config: &Config) -> ExitCode {
 }
 
 fn print_tool_table(loaded: &startup::Loaded) {
-    let catalog = loaded.dispatcher.catalog();
+    let registry = loaded.dispatcher.registry();
     out!("{:<32} {:<12} DESCRIPTION", "TOOL", "PROVIDER");
-    for entry in catalog.entries() {
+    for entry in registry.all_tools() {
         let description = entry.tool.description.as_deref().unwrap_or_default();
         let first_line = description.lines().next().unwrap_or_default();
         let hidden = if entry.exposed {
@@ -288,11 +288,10 @@ fn print_tool_table(loaded: &startup::Loaded) {
 async fn tools(config: &Config, json: bool) -> anyhow::Result<()> {
     let loaded = load(config).await?;
     if json {
-        let catalog = loaded.dispatcher.catalog();
-        let tools: Vec<_> = catalog
-            .entries()
-            .iter()
-            .filter(|e| e.exposed)
+        let registry = loaded.dispatcher.registry();
+        let tools: Vec<_> = registry
+            .tools_for(&Caller::Client)
+            .into_iter()
             .map(|e| &e.tool)
             .collect();
         out!("{}", serde_json::to_string_pretty(&tools)?);
@@ -310,7 +309,7 @@ async fn call(config: &Config, tool: &str, arguments: &str) -> anyhow::Result<Ex
     let loaded = load(config).await?;
     let (events, mut receiver) = EventSink::channel();
     let cancel = CancellationToken::new();
-    let scope = loaded.dispatcher.root_scope(cancel.clone(), events);
+    let scope = RequestScope::root(cancel.clone(), events);
     let print_events = async move {
         while let Some(event) = receiver.recv().await {
             match event {

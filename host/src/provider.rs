@@ -1,27 +1,35 @@
-//! What every tool provider (a plugin, later an upstream) offers the host:
-//! its tools, and a way to run one. Nothing but [`crate::dispatch`] calls it.
+//! What every provider (a plugin or an upstream server) offers the host:
+//! its tools and a way to run one, and optionally resources, resource
+//! templates, prompts and completions. Nothing but [`crate::dispatch`] calls
+//! these, and dispatch knows no concrete provider type.
 
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use rmcp::model::{CallToolResult, JsonObject};
+use rmcp::model::{
+    CallToolResult, CompleteRequestParams, CompleteResult, GetPromptResult, JsonObject, Prompt,
+    ReadResourceResult, Resource, ResourceTemplate,
+};
 
 use crate::dispatch::CallScope;
 
-/// One tool as its provider describes it, before the catalog names it.
-#[derive(Debug, Clone)]
+/// One tool as its provider describes it, before the registry names it.
+/// Schemas are parsed where they enter the host (a plugin's JSON text, an
+/// upstream's listing), never again.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolSpec {
     /// The provider's own name for it.
     pub name: String,
     pub title: Option<String>,
     pub description: String,
-    pub input_schema: String,
-    pub output_schema: Option<String>,
+    pub input_schema: JsonObject,
+    pub output_schema: Option<JsonObject>,
     pub annotations: Option<rmcp::model::ToolAnnotations>,
 }
 
-/// Why a call produced no result. Mirrors the WIT `tool-error` variant so a
-/// failure deep in a chain reaches the plugin that called it unchanged.
+/// Why a request produced no result. Mirrors the WIT `tool-error` variant so
+/// a failure deep in a chain reaches the plugin that called it unchanged;
+/// the server maps each kind to what the client's request kind expects.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ToolFailure {
@@ -61,13 +69,41 @@ impl ToolFailure {
     }
 }
 
-/// A source of tools: a plugin or an upstream server.
+/// Which kinds of request a provider can serve, and whether what it lists
+/// may change while the host runs. The server's capabilities are the union
+/// over all providers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Offers {
+    pub resources: bool,
+    pub prompts: bool,
+    pub completions: bool,
+    /// Its tools, resources or prompts may change after load.
+    pub list_changes: bool,
+}
+
+impl Offers {
+    pub fn union(self, other: Offers) -> Offers {
+        Offers {
+            resources: self.resources || other.resources,
+            prompts: self.prompts || other.prompts,
+            completions: self.completions || other.completions,
+            list_changes: self.list_changes || other.list_changes,
+        }
+    }
+}
+
+/// A source of tools, and maybe resources and prompts: a plugin or an
+/// upstream server. Names and URIs are the provider's own; the registry
+/// namespaces them.
 pub trait Provider: Send + Sync {
-    /// The admin's name for it (`[plugins.NAME]`).
+    /// The admin's name for it (`[plugins.NAME]`, `[upstreams.NAME]`).
     fn name(&self) -> &str;
 
-    /// The longest a single call may run.
+    /// The longest a single request may run; dispatch enforces it.
     fn timeout(&self) -> Duration;
+
+    /// The tools it offers now.
+    fn tools(&self) -> Vec<ToolSpec>;
 
     /// Runs `tool` (the provider's own name) with arguments already checked
     /// against its input schema, within `scope`'s deadline and cancellation.
@@ -77,4 +113,63 @@ pub trait Provider: Send + Sync {
         arguments: JsonObject,
         scope: CallScope,
     ) -> BoxFuture<'a, Result<CallToolResult, ToolFailure>>;
+
+    fn offers(&self) -> Offers {
+        Offers::default()
+    }
+
+    fn resources(&self) -> Vec<Resource> {
+        Vec::new()
+    }
+
+    fn resource_templates(&self) -> Vec<ResourceTemplate> {
+        Vec::new()
+    }
+
+    /// Reads `uri` (its own URI, listed or from one of its templates).
+    fn read_resource<'a>(
+        &'a self,
+        uri: &'a str,
+        _scope: CallScope,
+    ) -> BoxFuture<'a, Result<ReadResourceResult, ToolFailure>> {
+        Box::pin(async move {
+            Err(ToolFailure::new(
+                FailureKind::NotFound,
+                format!("`{}` serves no resources (asked for `{uri}`)", self.name()),
+            ))
+        })
+    }
+
+    fn prompts(&self) -> Vec<Prompt> {
+        Vec::new()
+    }
+
+    fn get_prompt<'a>(
+        &'a self,
+        name: &'a str,
+        _arguments: Option<JsonObject>,
+        _scope: CallScope,
+    ) -> BoxFuture<'a, Result<GetPromptResult, ToolFailure>> {
+        Box::pin(async move {
+            Err(ToolFailure::new(
+                FailureKind::NotFound,
+                format!("`{}` serves no prompts (asked for `{name}`)", self.name()),
+            ))
+        })
+    }
+
+    /// Completes an argument of one of its prompts or resource templates;
+    /// `request.ref` already carries the provider's own name or URI.
+    fn complete<'a>(
+        &'a self,
+        _request: CompleteRequestParams,
+        _scope: CallScope,
+    ) -> BoxFuture<'a, Result<CompleteResult, ToolFailure>> {
+        Box::pin(async move {
+            Err(ToolFailure::new(
+                FailureKind::NotFound,
+                format!("`{}` offers no completions", self.name()),
+            ))
+        })
+    }
 }

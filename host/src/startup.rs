@@ -1,21 +1,23 @@
 //! From a validated config to a ready dispatcher: compile every plugin (in
-//! parallel, through the cache) while the upstreams connect, list their
-//! tools, build the catalog; then keep the catalog current as upstreams
-//! change.
+//! parallel, through the cache) while the upstreams connect, list what
+//! they offer, build the registry; then keep the registry current as
+//! upstreams change.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::mpsc;
-
-use crate::catalog::{Catalog, CatalogError, ProviderTools};
+use crate::changes::PendingChanges;
 use crate::config::{Config, Limits, UpstreamConfig};
-use crate::dispatch::{Dispatcher, ListChanged};
+use crate::dispatch::Dispatcher;
 use crate::grants::Grants;
 use crate::plugin::{CacheOutcome, Runtime};
-use crate::provider::Provider;
+use crate::registry::{ProviderSource, Registry, RegistryError};
 use crate::upstream::{Upstream, UpstreamStatus};
+
+/// Resource URI schemes, one per kind of provider.
+const PLUGIN_SCHEME: &str = "plugin";
+const UPSTREAM_SCHEME: &str = "upstream";
 
 /// What `check` reports about each loaded plugin.
 #[derive(Debug, Clone)]
@@ -44,9 +46,9 @@ pub struct LoadErrors(pub Vec<String>);
 pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
     let started = Instant::now();
     // Upstreams connect while plugins compile.
-    let (upstream_changes, changes) = mpsc::unbounded_channel();
+    let changes = Arc::new(PendingChanges::default());
     let upstreams =
-        start_upstreams(&config.upstreams, upstream_changes).map_err(|e| LoadErrors(vec![e]))?;
+        start_upstreams(&config.upstreams, &changes).map_err(|e| LoadErrors(vec![e]))?;
     let upstreams_settled = {
         let upstreams = upstreams.clone();
         let limit = config
@@ -81,7 +83,7 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
         .collect();
 
     let mut errors = Vec::new();
-    let mut groups = Vec::new();
+    let mut sources = Vec::new();
     let mut plugins = Vec::new();
     for (plugin, compile) in config.plugins.iter().zip(compiles) {
         let compiled = match compile.await {
@@ -102,46 +104,51 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
             }
         };
         match runtime.instantiate(plugin, &component).await {
-            Ok((provider, tools)) => {
+            Ok((provider, problems)) => {
+                errors.extend(problems.iter().map(|problem| describe(problem, config)));
                 plugins.push(PluginReport {
                     name: plugin.name.clone(),
                     component: plugin.component.clone(),
-                    tools: tools.len(),
+                    tools: crate::provider::Provider::tools(&*provider).len(),
                     cache,
                     limits: plugin.limits,
                 });
-                groups.push(ProviderTools {
+                sources.push(Arc::new(ProviderSource {
                     provider,
                     prefix: plugin.prefix.clone(),
-                    tools,
                     expose: None,
-                });
+                    scheme: PLUGIN_SCHEME,
+                }));
             }
             Err(e) => errors.push(e.to_string()),
         }
     }
     let _ = upstreams_settled.await;
-    let plugin_groups = groups;
-    // The catalog below includes every listing made so far: the changes
+    // The registry below includes every listing made so far: the changes
     // they announced are news to nobody.
-    let mut changes = changes;
-    while changes.try_recv().is_ok() {}
-    let catalog = match Catalog::build(with_upstream_tools(&plugin_groups, &upstreams)) {
-        Ok(catalog) => catalog,
-        Err(problems) => {
-            errors.extend(problems.iter().map(|problem| describe(problem, config)));
-            Catalog::default()
-        }
-    };
+    changes.take();
+    sources.extend(upstreams.iter().map(|upstream| {
+        Arc::new(ProviderSource {
+            provider: upstream.clone(),
+            prefix: upstream.prefix().to_owned(),
+            expose: upstream.expose().map(<[String]>::to_vec),
+            scheme: UPSTREAM_SCHEME,
+        })
+    }));
+    let mut grants = Grants::default();
+    for plugin in &config.plugins {
+        grants.allow_tools(&plugin.name, plugin.grants.tools.clone());
+    }
+    let (registry, problems) = Registry::build(sources, grants, config.server.max_chain_depth);
+    errors.extend(problems.iter().map(|problem| describe(problem, config)));
     if !errors.is_empty() {
         return Err(LoadErrors(errors));
     }
-    let mut grants = Grants::default();
     let mut warnings = Vec::new();
     for plugin in &config.plugins {
         for pattern in &plugin.grants.tools {
-            if !catalog
-                .entries()
+            if !registry
+                .all_tools()
                 .iter()
                 .any(|e| glob_match::glob_match(pattern, e.name()))
             {
@@ -153,13 +160,12 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
                 warnings.push(warning);
             }
         }
-        grants.allow_tools(&plugin.name, plugin.grants.tools.clone());
     }
     tracing::info!(
         plugins = plugins.len(),
-        tools = catalog.len(),
+        tools = registry.all_tools().len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "catalog ready"
+        "registry ready"
     );
     for upstream in &upstreams {
         let status = upstream.status();
@@ -177,18 +183,9 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
             warnings.push(warning);
         }
     }
-    let dispatcher = Dispatcher::with_upstreams(
-        catalog,
-        grants,
-        config.server.max_chain_depth,
-        upstreams.clone(),
-    );
+    let dispatcher = Dispatcher::new(registry);
     if !upstreams.is_empty() {
-        tokio::spawn(keep_catalog_current(
-            Arc::downgrade(&dispatcher),
-            plugin_groups,
-            changes,
-        ));
+        tokio::spawn(keep_registry_current(Arc::downgrade(&dispatcher), changes));
     }
     Ok(Loaded {
         runtime,
@@ -201,7 +198,7 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
 
 fn start_upstreams(
     configs: &[UpstreamConfig],
-    changes: mpsc::UnboundedSender<ListChanged>,
+    changes: &Arc<PendingChanges>,
 ) -> Result<Vec<Arc<Upstream>>, String> {
     if configs.is_empty() {
         return Ok(Vec::new());
@@ -220,58 +217,42 @@ fn start_upstreams(
         .collect())
 }
 
-/// The plugins' tool groups (fixed at load) and each upstream's current
-/// tools.
-fn with_upstream_tools(
-    plugin_groups: &[ProviderTools],
-    upstreams: &[Arc<Upstream>],
-) -> Vec<ProviderTools> {
-    let mut groups: Vec<ProviderTools> = plugin_groups
-        .iter()
-        .map(|group| ProviderTools {
-            provider: group.provider.clone(),
-            prefix: group.prefix.clone(),
-            tools: group.tools.clone(),
-            expose: group.expose.clone(),
-        })
-        .collect();
-    groups.extend(upstreams.iter().map(|upstream| ProviderTools {
-        provider: upstream.clone() as Arc<dyn Provider>,
-        prefix: upstream.prefix().to_owned(),
-        tools: upstream.tool_specs(),
-        expose: upstream.expose().map(<[String]>::to_vec),
-    }));
-    groups
-}
-
-/// Rebuilds the catalog whenever an upstream's tools change, and passes
-/// every list change on to clients. Upstreams announce only real changes
-/// (see `upstream::Shared::store_listing`). A tool that became invalid or
-/// collides is left out and logged; the rest stay served.
-async fn keep_catalog_current(
+/// Rebuilds the parts of the registry whose providers changed, and passes
+/// each kind of change on to clients once. Upstreams announce only real
+/// changes (see `upstream::Shared::store_listing`), and announcements made
+/// while a rebuild runs collapse into one more rebuild. A tool that became
+/// invalid or collides is left out and logged; the rest stay served.
+async fn keep_registry_current(
     dispatcher: std::sync::Weak<Dispatcher>,
-    plugin_groups: Vec<ProviderTools>,
-    mut changes: mpsc::UnboundedReceiver<ListChanged>,
+    changes: Arc<PendingChanges>,
 ) {
-    while let Some(change) = changes.recv().await {
+    loop {
+        let changed = changes.next().await;
         let Some(dispatcher) = dispatcher.upgrade() else {
             return;
         };
-        if change != ListChanged::Tools {
-            dispatcher.announce(change);
-            continue;
-        }
-        let groups = with_upstream_tools(&plugin_groups, dispatcher.upstreams());
-        let (catalog, problems) = Catalog::build_skipping(groups);
+        let mut providers: Vec<&str> = changed.iter().map(|(name, _)| name.as_str()).collect();
+        providers.dedup();
+        let (registry, problems) = dispatcher.registry().rebuilt(&providers);
         for problem in &problems {
-            tracing::error!("tool left out of the catalog: {problem}");
+            tracing::error!("left out of the registry: {problem}");
         }
-        tracing::info!(tools = catalog.len(), "catalog updated");
-        dispatcher.replace_catalog(catalog);
+        tracing::info!(
+            tools = registry.all_tools().len(),
+            providers = ?providers,
+            "registry updated"
+        );
+        dispatcher.replace_registry(registry);
+        let mut kinds: Vec<_> = changed.iter().map(|(_, kind)| *kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        for kind in kinds {
+            dispatcher.announce(kind);
+        }
     }
 }
 
-fn describe(problem: &CatalogError, config: &Config) -> String {
+fn describe(problem: &RegistryError, config: &Config) -> String {
     let Some(name) = problem.provider() else {
         return problem.to_string();
     };

@@ -12,14 +12,29 @@ use rmcp::model::{
 
 use super::bindings::types as wit;
 use crate::provider::{FailureKind, ToolFailure, ToolSpec};
+use crate::registry::{RegistryError, parse_schema};
 
-pub fn tool_spec(tool: wit::Tool) -> ToolSpec {
-    ToolSpec {
+/// A plugin's tool as the host keeps it: its schemas parsed once, here.
+pub fn tool_spec(plugin: &str, tool: wit::Tool) -> Result<ToolSpec, RegistryError> {
+    let schema_error = |which: &'static str, message: String| RegistryError::InvalidSchema {
+        provider: plugin.to_owned(),
+        tool: tool.name.clone(),
+        which,
+        message,
+    };
+    let input_schema = parse_schema(&tool.input_schema).map_err(|m| schema_error("input", m))?;
+    let output_schema = tool
+        .output_schema
+        .as_deref()
+        .map(parse_schema)
+        .transpose()
+        .map_err(|m| schema_error("output", m))?;
+    Ok(ToolSpec {
         name: tool.name,
         title: tool.title,
         description: tool.description,
-        input_schema: tool.input_schema,
-        output_schema: tool.output_schema,
+        input_schema,
+        output_schema,
         annotations: tool.annotations.map(|a| {
             let mut annotations = ToolAnnotations::new();
             annotations.read_only_hint = a.read_only;
@@ -28,10 +43,10 @@ pub fn tool_spec(tool: wit::Tool) -> ToolSpec {
             annotations.open_world_hint = a.open_world;
             annotations
         }),
-    }
+    })
 }
 
-/// A catalog tool as a plugin sees it through `host.list-tools`.
+/// A registry tool as a plugin sees it through `host.list-tools`.
 pub fn wit_tool(tool: &Tool) -> wit::Tool {
     wit::Tool {
         name: tool.name.to_string(),

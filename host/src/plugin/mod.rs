@@ -33,6 +33,7 @@ use state::{Interruption, PluginState};
 use crate::config::{Limits, PluginConfig};
 use crate::dispatch::CallScope;
 use crate::provider::{FailureKind, Provider, ToolFailure, ToolSpec};
+use crate::registry::RegistryError;
 
 /// How often the engine's epoch advances: the granularity of timeouts and
 /// of yielding a busy plugin back to the async runtime.
@@ -169,7 +170,7 @@ impl Runtime {
         &self,
         plugin: &PluginConfig,
         component: &Component,
-    ) -> Result<(Arc<PluginProvider>, Vec<ToolSpec>), PluginLoadError> {
+    ) -> Result<(Arc<PluginProvider>, Vec<RegistryError>), PluginLoadError> {
         let fail = |reason: String| PluginLoadError {
             plugin: plugin.name.clone(),
             path: plugin.component.clone(),
@@ -197,18 +198,22 @@ impl Runtime {
                     .unwrap_or(usize::MAX)
                     .min(tokio::sync::Semaphore::MAX_PERMITS),
             ),
+            tools: Vec::new(),
         };
-        let tools = provider
+        let (tools, problems): (Vec<_>, Vec<_>) = provider
             .list_tools()
             .await
-            .map_err(|failure| fail(failure.message))?;
+            .map_err(|failure| fail(failure.message))?
+            .into_iter()
+            .partition(Result::is_ok);
         // Spares only for a plugin that loaded; the first one can reuse the
         // slot the listing just freed.
         let provider = Arc::new(PluginProvider {
             spares: Spares::start(provider.factory.clone()),
+            tools: tools.into_iter().filter_map(Result::ok).collect(),
             ..provider
         });
-        Ok((provider, tools))
+        Ok((provider, problems.into_iter().filter_map(Result::err).collect()))
     }
 }
 
@@ -224,6 +229,8 @@ pub struct PluginProvider {
     spares: Spares,
     /// One permit per call allowed to run at once (`max_concurrent`).
     slots: tokio::sync::Semaphore,
+    /// What `list-tools` answered at load, with valid schemas.
+    tools: Vec<ToolSpec>,
 }
 
 impl PluginProvider {
@@ -231,8 +238,9 @@ impl PluginProvider {
         &self.factory.limits
     }
 
-    /// Called once at load; the catalog is built from the answer.
-    async fn list_tools(&self) -> Result<Vec<ToolSpec>, ToolFailure> {
+    /// Called once at load; the registry is built from the answer. Each
+    /// tool's schemas are parsed here, and a bad one is reported by name.
+    async fn list_tools(&self) -> Result<Vec<Result<ToolSpec, RegistryError>>, ToolFailure> {
         let deadline = Instant::now() + self.factory.timeout();
         let mut store = self
             .factory
@@ -245,7 +253,10 @@ impl PluginProvider {
                 .await
         };
         match tokio::time::timeout_at(deadline.into(), run).await {
-            Ok(Ok(tools)) => Ok(tools.into_iter().map(convert::tool_spec).collect()),
+            Ok(Ok(tools)) => Ok(tools
+                .into_iter()
+                .map(|tool| convert::tool_spec(self.name(), tool))
+                .collect()),
             Ok(Err(error)) => Err(self.crash(&store, "list-tools", error)),
             Err(_) => Err(Interruption::Timeout.failure(
                 self.name(),
@@ -376,6 +387,10 @@ impl Provider for PluginProvider {
 
     fn timeout(&self) -> Duration {
         self.factory.timeout()
+    }
+
+    fn tools(&self) -> Vec<ToolSpec> {
+        self.tools.clone()
     }
 
     fn call<'a>(

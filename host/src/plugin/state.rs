@@ -186,8 +186,10 @@ impl host::Host for PluginState {
             }
         };
         let caller = Caller::Plugin(self.plugin.to_string());
-        let dispatcher = scope.dispatcher.clone();
-        let outcome = dispatcher.call(&caller, &name, arguments, scope).await;
+        let outcome = scope
+            .dispatcher
+            .call(&caller, &name, arguments, scope.nested())
+            .await;
         Ok(outcome
             .map(|result| convert::wit_call_result(&result))
             .map_err(convert::wit_error))
@@ -197,12 +199,11 @@ impl host::Host for PluginState {
         let Some(scope) = &self.scope else {
             return Ok(Vec::new());
         };
-        let dispatcher = &scope.dispatcher;
-        let catalog = dispatcher.catalog();
-        Ok(catalog
-            .entries()
-            .iter()
-            .filter(|entry| dispatcher.grants().allows(&self.plugin, entry.name()))
+        let registry = scope.dispatcher.registry();
+        let caller = Caller::Plugin(self.plugin.to_string());
+        Ok(registry
+            .tools_for(&caller)
+            .into_iter()
             .map(|entry| convert::wit_tool(&entry.tool))
             .collect())
     }

@@ -5,6 +5,7 @@
 // protocol eras Switchboard serves.
 #![allow(deprecated)]
 
+mod era;
 pub mod http;
 mod lists;
 pub mod stdio;
@@ -18,7 +19,7 @@ use rmcp::model::{
     ListPromptsResult, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
     ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, LoggingLevel,
     LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
-    ProgressToken, PromptsCapability, ProtocolVersion, ReadResourceRequestMethod,
+    ProgressToken, PromptsCapability, ReadResourceRequestMethod,
     ReadResourceRequestParams, ReadResourceResponse, ResourcesCapability, ServerCapabilities,
     ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool, ToolsCapability,
 };
@@ -26,8 +27,10 @@ use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use tokio::sync::mpsc;
 
-use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink, ListChanged};
-use crate::provider::FailureKind;
+use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink, ListChanged, RequestScope};
+use crate::provider::{FailureKind, Offers};
+use crate::registry::Registry;
+use era::{Era, ForEra};
 
 /// One handler per legacy session (or per modern request); all shared
 /// state lives behind the `Arc<Dispatcher>`.
@@ -52,10 +55,7 @@ impl McpHandler {
     /// 2026-07-28 requests opt in with `_meta` `logLevel` (no level, no
     /// logs); legacy sessions get everything until `logging/setLevel`.
     fn min_log_level(&self, context: &RequestContext<RoleServer>) -> Option<LoggingLevel> {
-        let modern = context
-            .protocol_version()
-            .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
-        if modern {
+        if Era::of(context) == Era::Modern {
             return context.meta.log_level();
         }
         let session = *self
@@ -67,22 +67,29 @@ impl McpHandler {
 }
 
 impl ServerHandler for McpHandler {
+    /// Capabilities are what the providers, together, offer now.
     fn get_info(&self) -> ServerConfig {
+        let offers = self.dispatcher.registry().offers();
         let mut capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_logging()
             .build();
-        // Only upstreams change lists and offer resources and prompts.
-        if !self.dispatcher.upstreams().is_empty() {
-            let mut tools = ToolsCapability::default();
-            tools.list_changed = Some(true);
-            capabilities.tools = Some(tools);
+        let list_changed = offers.list_changes.then_some(true);
+        let mut tools = ToolsCapability::default();
+        tools.list_changed = list_changed;
+        capabilities.tools = Some(tools);
+        if offers.resources {
             let mut resources = ResourcesCapability::default();
-            resources.list_changed = Some(true);
+            resources.list_changed = list_changed;
             capabilities.resources = Some(resources);
+        }
+        if offers.prompts {
             let mut prompts = PromptsCapability::default();
-            prompts.list_changed = Some(true);
+            prompts.list_changed = list_changed;
             capabilities.prompts = Some(prompts);
+        }
+        if offers.completions {
+            capabilities.completions = Some(Default::default());
         }
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("switchboard", env!("CARGO_PKG_VERSION")))
@@ -96,12 +103,11 @@ impl ServerHandler for McpHandler {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let catalog = self.dispatcher.catalog();
-        let visible: Vec<Tool> = catalog
-            .entries()
-            .iter()
-            .filter(|e| e.exposed)
-            .map(|e| e.tool.clone())
+        let registry = self.dispatcher.registry();
+        let visible: Vec<Tool> = registry
+            .tools_for(&Caller::Client)
+            .into_iter()
+            .map(|entry| entry.tool.clone())
             .collect();
         let (tools, next_cursor) = lists::page(visible, request, self.page_size)?;
         let mut result = ListToolsResult::with_all_items(tools);
@@ -111,10 +117,10 @@ impl ServerHandler for McpHandler {
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.dispatcher
-            .catalog()
-            .get(name)
-            .filter(|e| e.exposed)
-            .map(|e| e.tool.clone())
+            .registry()
+            .tool_for(&Caller::Client, name)
+            .ok()
+            .map(|entry| entry.tool.clone())
     }
 
     async fn call_tool(
@@ -122,51 +128,55 @@ impl ServerHandler for McpHandler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let progress_token = context.meta.get_progress_token();
-        let min_level = self.min_log_level(&context);
-        let (events, receiver) = EventSink::channel();
-        let scope = self.dispatcher.root_scope(context.ct.clone(), events);
-        let call = self
-            .dispatcher
-            .call(&Caller::Client, &request.name, request.arguments, scope);
-        let forward = forward_events(receiver, context.peer.clone(), progress_token, min_level);
-        let (outcome, ()) = tokio::join!(call, forward);
+        let era = Era::of(&context);
+        let outcome = self
+            .with_events(&context, |scope| {
+                self.dispatcher
+                    .call(&Caller::Client, &request.name, request.arguments, scope)
+            })
+            .await;
         match outcome {
-            Ok(result) => Ok(result.into()),
+            Ok(result) => Ok(result.for_era(era).into()),
             Err(failure) if failure.kind == FailureKind::NotFound => {
                 Err(McpError::invalid_params(failure.message, None))
             }
-            Err(failure) => {
-                Ok(CallToolResult::error(vec![ContentBlock::text(failure.message)]).into())
-            }
+            // Anything that went wrong running the tool is a result the
+            // model can read.
+            Err(failure) => Ok(CallToolResult::error(vec![ContentBlock::text(failure.message)])
+                .for_era(era)
+                .into()),
         }
     }
 
-    // Capabilities Switchboard does not declare (no upstreams) answer
-    // "method not found" rather than rmcp's default empty success, so
-    // clients are not misled.
+    // Requests no provider can serve answer "method not found" rather
+    // than rmcp's default empty success, so clients are not misled.
     async fn list_prompts(
         &self,
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        if self.dispatcher.upstreams().is_empty() {
-            return Err(McpError::method_not_found::<ListPromptsRequestMethod>());
-        }
-        lists::prompts(&self.dispatcher, request, self.page_size)
+        let registry = self.offering::<ListPromptsRequestMethod>(|o| o.prompts)?;
+        let (prompts, next_cursor) =
+            lists::page(registry.prompts_for(&Caller::Client), request, self.page_size)?;
+        let mut result = ListPromptsResult::with_all_items(prompts);
+        result.next_cursor = next_cursor;
+        Ok(result)
     }
 
     async fn get_prompt(
         &self,
         request: GetPromptRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        if self.dispatcher.upstreams().is_empty() {
-            return Err(McpError::method_not_found::<GetPromptRequestMethod>());
-        }
-        lists::get_prompt(&self.dispatcher, request)
-            .await
-            .map(Into::into)
+        self.offering::<GetPromptRequestMethod>(|o| o.prompts)?;
+        let era = Era::of(&context);
+        self.with_events(&context, |scope| {
+            self.dispatcher
+                .get_prompt(&Caller::Client, &request.name, request.arguments, scope)
+        })
+        .await
+        .map(|result| result.for_era(era).into())
+        .map_err(|failure| lists::request_error(failure, None))
     }
 
     async fn list_resources(
@@ -174,10 +184,12 @@ impl ServerHandler for McpHandler {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        if self.dispatcher.upstreams().is_empty() {
-            return Err(McpError::method_not_found::<ListResourcesRequestMethod>());
-        }
-        lists::resources(&self.dispatcher, request, self.page_size)
+        let registry = self.offering::<ListResourcesRequestMethod>(|o| o.resources)?;
+        let (resources, next_cursor) =
+            lists::page(registry.resources_for(&Caller::Client), request, self.page_size)?;
+        let mut result = ListResourcesResult::with_all_items(resources);
+        result.next_cursor = next_cursor;
+        Ok(result)
     }
 
     async fn list_resource_templates(
@@ -185,31 +197,53 @@ impl ServerHandler for McpHandler {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        if self.dispatcher.upstreams().is_empty() {
-            return Err(McpError::method_not_found::<
-                ListResourceTemplatesRequestMethod,
-            >());
-        }
-        lists::resource_templates(&self.dispatcher, request, self.page_size)
+        let registry =
+            self.offering::<ListResourceTemplatesRequestMethod>(|o| o.resources)?;
+        let (templates, next_cursor) = lists::page(
+            registry.resource_templates_for(&Caller::Client),
+            request,
+            self.page_size,
+        )?;
+        let mut result = ListResourceTemplatesResult::with_all_items(templates);
+        result.next_cursor = next_cursor;
+        Ok(result)
     }
 
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        if self.dispatcher.upstreams().is_empty() {
-            return Err(McpError::method_not_found::<ReadResourceRequestMethod>());
-        }
-        lists::read_resource(&self.dispatcher, request)
-            .await
-            .map(Into::into)
+        self.offering::<ReadResourceRequestMethod>(|o| o.resources)?;
+        let era = Era::of(&context);
+        self.with_events(&context, |scope| {
+            self.dispatcher
+                .read_resource(&Caller::Client, &request.uri, scope)
+        })
+        .await
+        .map(|result| result.for_era(era).into())
+        .map_err(|failure| lists::request_error(failure, Some(&request.uri)))
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        self.offering::<CompleteRequestMethod>(|o| o.completions)?;
+        let era = Era::of(&context);
+        self.with_events(&context, |scope| {
+            self.dispatcher.complete(&Caller::Client, request, scope)
+        })
+        .await
+        .map(|result| result.for_era(era))
+        .map_err(|failure| lists::request_error(failure, None))
     }
 
     /// A legacy session is established: it hears list changes as plain
     /// notifications until it goes away.
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        if self.dispatcher.upstreams().is_empty() {
+        if !self.dispatcher.registry().offers().list_changes {
             return;
         }
         let mut changes = self.dispatcher.subscribe_changes();
@@ -241,16 +275,18 @@ impl ServerHandler for McpHandler {
         &self,
         _requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
-        if self.dispatcher.upstreams().is_empty() {
+        let offers = self.dispatcher.registry().offers();
+        if !offers.list_changes {
             return None;
         }
-        Some(
-            SubscriptionFilter::builder()
-                .tools_list_changed()
-                .resources_list_changed()
-                .prompts_list_changed()
-                .build(),
-        )
+        let mut filter = SubscriptionFilter::builder().tools_list_changed();
+        if offers.resources {
+            filter = filter.resources_list_changed();
+        }
+        if offers.prompts {
+            filter = filter.prompts_list_changed();
+        }
+        Some(filter.build())
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
@@ -274,14 +310,6 @@ impl ServerHandler for McpHandler {
         }
     }
 
-    async fn complete(
-        &self,
-        _request: CompleteRequestParams,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<CompleteResult, McpError> {
-        Err(McpError::method_not_found::<CompleteRequestMethod>())
-    }
-
     async fn set_level(
         &self,
         request: SetLevelRequestParams,
@@ -292,6 +320,42 @@ impl ServerHandler for McpHandler {
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Some(request.level);
         Ok(())
+    }
+}
+
+impl McpHandler {
+    /// The registry, if some provider offers what `offered` picks; else
+    /// "method not found" for method `M`.
+    fn offering<M: rmcp::model::ConstString + Default>(
+        &self,
+        offered: impl Fn(&Offers) -> bool,
+    ) -> Result<Arc<Registry>, McpError> {
+        let registry = self.dispatcher.registry();
+        if offered(&registry.offers()) {
+            Ok(registry)
+        } else {
+            Err(McpError::method_not_found::<M>())
+        }
+    }
+
+    /// Runs one request through dispatch with the client's cancellation,
+    /// delivering its progress and logs to the client while it runs.
+    async fn with_events<'a, T, F>(
+        &'a self,
+        context: &RequestContext<RoleServer>,
+        request: impl FnOnce(RequestScope) -> F,
+    ) -> T
+    where
+        F: Future<Output = T> + 'a,
+    {
+        let progress_token = context.meta.get_progress_token();
+        let min_level = self.min_log_level(context);
+        let (events, receiver) = EventSink::channel();
+        let scope = RequestScope::root(context.ct.clone(), events);
+        let run = request(scope);
+        let forward = forward_events(receiver, context.peer.clone(), progress_token, min_level);
+        let (outcome, ()) = tokio::join!(run, forward);
+        outcome
     }
 }
 

@@ -20,10 +20,10 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt as _};
-use tokio::sync::mpsc;
 
 use crate::config::Endpoint;
-use crate::dispatch::{ClientEvent, EventSink, ListChanged};
+use crate::changes::{ListChanged, PendingChanges};
+use crate::dispatch::{ClientEvent, EventSink};
 
 /// Progress tokens of calls in flight on one connection, and where their
 /// progress goes.
@@ -52,14 +52,14 @@ impl ProgressRoutes {
 pub struct UpstreamClient {
     upstream: Arc<str>,
     progress: Arc<ProgressRoutes>,
-    changes: mpsc::UnboundedSender<ListChanged>,
+    changes: Arc<PendingChanges>,
 }
 
 impl UpstreamClient {
     pub fn new(
         upstream: Arc<str>,
         progress: Arc<ProgressRoutes>,
-        changes: mpsc::UnboundedSender<ListChanged>,
+        changes: Arc<PendingChanges>,
     ) -> Self {
         Self {
             upstream,
@@ -120,15 +120,15 @@ impl ClientHandler for UpstreamClient {
     }
 
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        let _ = self.changes.send(ListChanged::Tools);
+        self.changes.mark(&self.upstream, ListChanged::Tools);
     }
 
     async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        let _ = self.changes.send(ListChanged::Resources);
+        self.changes.mark(&self.upstream, ListChanged::Resources);
     }
 
     async fn on_prompt_list_changed(&self, _context: NotificationContext<RoleClient>) {
-        let _ = self.changes.send(ListChanged::Prompts);
+        self.changes.mark(&self.upstream, ListChanged::Prompts);
     }
 }
 

@@ -6,7 +6,6 @@
 
 mod breaker;
 mod connection;
-mod namespace;
 mod replica;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,18 +15,19 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientRequest,
-    GetPromptRequestParams, GetPromptResult, JsonObject, Prompt, ReadResourceRequestParams,
-    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, ServerResult, Tool,
+    CompleteRequestParams, CompleteResult, ErrorCode, GetPromptRequestParams, GetPromptResult,
+    JsonObject, Prompt, ReadResourceRequestParams, ReadResourceResult, Resource,
+    ResourceTemplate, ServerCapabilities, ServerResult, Tool,
 };
 use rmcp::service::{PeerRequestOptions, ServiceError};
 use rmcp::{Peer, RoleClient};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::UpstreamConfig;
-use crate::dispatch::{CallScope, ListChanged};
-use crate::provider::{FailureKind, Provider, ToolFailure, ToolSpec};
-pub use namespace::{resource_uri, split_resource_uri};
+use crate::changes::{ListChanged, PendingChanges};
+use crate::dispatch::CallScope;
+use crate::provider::{FailureKind, Offers, Provider, ToolFailure, ToolSpec};
 pub use replica::{Health, ReplicaStatus};
 use replica::{InFlight, Link, Replica};
 
@@ -41,6 +41,9 @@ struct Listing {
     resources: Vec<Resource>,
     templates: Vec<ResourceTemplate>,
     prompts: Vec<Prompt>,
+    /// What the server declared when last listed; `None` until it has
+    /// connected once.
+    capabilities: Option<ServerCapabilities>,
 }
 
 /// The state replicas and calls share.
@@ -50,14 +53,14 @@ pub struct Shared {
     replicas: Vec<Arc<Replica>>,
     listing: RwLock<Listing>,
     /// List changes announced by the upstream, for the refresher.
-    changes: mpsc::UnboundedSender<ListChanged>,
+    changes: Arc<PendingChanges>,
     /// Bumped on every replica state change; waiting callers watch it.
     state: watch::Sender<u64>,
     http: reqwest::Client,
     shutdown: CancellationToken,
     next: AtomicUsize,
     /// Where the host hears that what this upstream offers changed.
-    host_changes: mpsc::UnboundedSender<ListChanged>,
+    host_changes: Arc<PendingChanges>,
 }
 
 impl Shared {
@@ -76,7 +79,10 @@ impl Shared {
             .map(|info| info.capabilities.clone())
             .unwrap_or_default();
         let timeout = self.config.connect_timeout;
-        let mut listing = Listing::default();
+        let mut listing = Listing {
+            capabilities: Some(capabilities.clone()),
+            ..Listing::default()
+        };
         if capabilities.tools.is_some() {
             listing.tools = bounded(timeout, "tools/list", peer.list_all_tools()).await?;
         }
@@ -106,6 +112,9 @@ impl Shared {
         {
             let mut listing = self.listing.write().unwrap_or_else(|e| e.into_inner());
             let wanted = |kind| only.is_none_or(|only| only == kind);
+            if only.is_none() {
+                listing.capabilities = fresh.capabilities;
+            }
             if wanted(ListChanged::Tools) && listing.tools != fresh.tools {
                 listing.tools = fresh.tools;
                 changed.push(ListChanged::Tools);
@@ -123,7 +132,7 @@ impl Shared {
             }
         }
         for kind in changed {
-            let _ = self.host_changes.send(kind);
+            self.host_changes.mark(&self.name, kind);
         }
     }
 }
@@ -162,9 +171,9 @@ impl Upstream {
     pub fn start(
         config: UpstreamConfig,
         http: reqwest::Client,
-        host_changes: mpsc::UnboundedSender<ListChanged>,
+        host_changes: Arc<PendingChanges>,
     ) -> Arc<Self> {
-        let (changes, mut announced) = mpsc::unbounded_channel();
+        let changes = Arc::new(PendingChanges::default());
         let replicas = config
             .endpoints
             .iter()
@@ -182,7 +191,7 @@ impl Upstream {
             config,
             replicas,
             listing: RwLock::default(),
-            changes,
+            changes: changes.clone(),
             state: watch::channel(0).0,
             http,
             shutdown: CancellationToken::new(),
@@ -193,18 +202,26 @@ impl Upstream {
             tokio::spawn(replica::supervise(shared.clone(), replica.clone()));
         }
         // Re-lists what the upstream says changed, from any ready replica.
+        // Announcements made while a refresh runs collapse into one more
+        // refresh, however many there were.
         let refresher = shared.clone();
         tokio::spawn(async move {
-            while let Some(kind) = announced.recv().await {
+            loop {
+                let announced = tokio::select! {
+                    announced = changes.next() => announced,
+                    () = refresher.shutdown.cancelled() => return,
+                };
                 let Some(link) = refresher.any_ready_link() else {
                     continue;
                 };
-                if let Err(problem) = refresher.refresh_kind(&link.peer, kind).await {
-                    tracing::warn!(
-                        target: "switchboard::upstream",
-                        upstream = &*refresher.name,
-                        "could not refresh after a list change: {problem}"
-                    );
+                for (_, kind) in announced {
+                    if let Err(problem) = refresher.refresh_kind(&link.peer, kind).await {
+                        tracing::warn!(
+                            target: "switchboard::upstream",
+                            upstream = &*refresher.name,
+                            "could not refresh after a list change: {problem}"
+                        );
+                    }
                 }
             }
         });
@@ -253,136 +270,58 @@ impl Upstream {
         }
     }
 
-    /// The tools as the upstream describes them, for the catalog (which
-    /// checks their names and schemas like a plugin's).
-    pub fn tool_specs(&self) -> Vec<ToolSpec> {
-        self.shared
-            .listing()
-            .tools
-            .iter()
-            .map(|tool| ToolSpec {
-                name: tool.name.to_string(),
-                title: tool.title.clone(),
-                description: tool.description.as_deref().unwrap_or_default().to_owned(),
-                input_schema: serde_json::Value::Object((*tool.input_schema).clone()).to_string(),
-                output_schema: tool
-                    .output_schema
-                    .as_ref()
-                    .map(|schema| serde_json::Value::Object((**schema).clone()).to_string()),
-                annotations: tool.annotations.clone(),
-            })
-            .collect()
-    }
-
-    /// Resources under namespaced URIs.
-    pub fn resources(&self) -> Vec<Resource> {
-        self.shared
-            .listing()
-            .resources
-            .iter()
-            .cloned()
-            .map(|mut resource| {
-                resource.uri = resource_uri(&self.shared.name, &resource.uri);
-                resource
-            })
-            .collect()
-    }
-
-    pub fn resource_templates(&self) -> Vec<ResourceTemplate> {
-        self.shared
-            .listing()
-            .templates
-            .iter()
-            .cloned()
-            .map(|mut template| {
-                template.uri_template = resource_uri(&self.shared.name, &template.uri_template);
-                template
-            })
-            .collect()
-    }
-
-    /// Prompts under `<prefix>_<name>`.
-    pub fn prompts(&self) -> Vec<Prompt> {
-        self.shared
-            .listing()
-            .prompts
-            .iter()
-            .cloned()
-            .map(|mut prompt| {
-                prompt.name = crate::catalog::public_name(self.prefix(), &prompt.name);
-                prompt
-            })
-            .collect()
-    }
-
-    /// The upstream's own name of a prompt clients know as `public`.
-    pub fn own_prompt_name(&self, public: &str) -> Option<String> {
-        self.shared
-            .listing()
-            .prompts
-            .iter()
-            .find(|p| crate::catalog::public_name(self.prefix(), &p.name) == public)
-            .map(|p| p.name.clone())
-    }
-
-    /// Reads `uri` (the upstream's own URI); the contents come back under
-    /// namespaced URIs.
-    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, ToolFailure> {
-        let params = ReadResourceRequestParams::new(uri.to_owned());
-        let mut result = self
-            .request("resources/read", |peer| async move {
-                peer.read_resource(params).await
-            })
-            .await?;
-        for contents in &mut result.contents {
-            if let ResourceContents::TextResourceContents { uri, .. }
-            | ResourceContents::BlobResourceContents { uri, .. } = contents
-            {
-                *uri = resource_uri(&self.shared.name, uri);
-            }
-        }
-        Ok(result)
-    }
-
-    pub async fn get_prompt(
-        &self,
-        own_name: &str,
-        arguments: Option<JsonObject>,
-    ) -> Result<GetPromptResult, ToolFailure> {
-        let mut params = GetPromptRequestParams::new(own_name.to_owned());
-        if let Some(arguments) = arguments {
-            params = params.with_arguments(arguments);
-        }
-        self.request("prompts/get", |peer| async move {
-            peer.get_prompt(params).await
-        })
-        .await
-    }
-
     /// One request that is not a tool call, on a ready replica, within the
     /// upstream's timeout.
-    async fn request<T, F, Fut>(&self, what: &str, send: F) -> Result<T, ToolFailure>
+    async fn request<T, F, Fut>(
+        &self,
+        what: &str,
+        scope: &CallScope,
+        send: F,
+    ) -> Result<T, ToolFailure>
     where
         F: FnOnce(Peer<RoleClient>) -> Fut,
         Fut: Future<Output = Result<T, ServiceError>>,
     {
-        let deadline = Instant::now() + self.shared.config.timeout;
-        let (link, in_flight, replica) = self.pick(deadline, &CancellationToken::new()).await?;
+        let started = Instant::now();
+        let deadline = scope.deadline;
+        let (link, in_flight, replica) = self.pick(deadline, &scope.cancel).await?;
         let link_session = link.session;
-        match tokio::time::timeout_at(deadline.into(), send(link.peer)).await {
+        // Dropping the request future on cancellation makes rmcp tell the
+        // upstream (`notifications/cancelled`).
+        let answer = tokio::select! {
+            answer = tokio::time::timeout_at(deadline.into(), send(link.peer)) => answer,
+            () = scope.cancel.cancelled() => {
+                in_flight.succeeded();
+                return Err(ToolFailure::new(
+                    FailureKind::Cancelled,
+                    format!("{what} on upstream `{}` was cancelled", self.name()),
+                ));
+            }
+        };
+        match answer {
             Err(_) => {
                 let reason = format!(
                     "{what} got no answer within {} ms",
-                    self.shared.config.timeout.as_millis()
+                    deadline.saturating_duration_since(started).as_millis()
                 );
                 in_flight.failed(&reason);
                 Err(self.unavailable(&reason, FailureKind::Timeout))
             }
             Ok(Err(ServiceError::McpError(error))) => {
+                // It answered: the connection is fine, the request was not.
                 in_flight.succeeded();
+                let kind = if error.code == ErrorCode::RESOURCE_NOT_FOUND
+                    || error.code == ErrorCode::METHOD_NOT_FOUND
+                {
+                    FailureKind::NotFound
+                } else if error.code == ErrorCode::INVALID_PARAMS {
+                    FailureKind::InvalidArguments
+                } else {
+                    FailureKind::Failed
+                };
                 Err(ToolFailure::new(
-                    FailureKind::Failed,
-                    format!("upstream `{}`: {}", self.name(), error.message),
+                    kind,
+                    format!("upstream `{}` refused {what}: {}", self.name(), error.message),
                 ))
             }
             Ok(Err(error)) => {
@@ -650,6 +589,22 @@ impl Provider for Upstream {
         self.shared.config.timeout
     }
 
+    fn tools(&self) -> Vec<ToolSpec> {
+        self.shared
+            .listing()
+            .tools
+            .iter()
+            .map(|tool| ToolSpec {
+                name: tool.name.to_string(),
+                title: tool.title.clone(),
+                description: tool.description.as_deref().unwrap_or_default().to_owned(),
+                input_schema: (*tool.input_schema).clone(),
+                output_schema: tool.output_schema.as_ref().map(|schema| (**schema).clone()),
+                annotations: tool.annotations.clone(),
+            })
+            .collect()
+    }
+
     fn call<'a>(
         &'a self,
         tool: &'a str,
@@ -657,5 +612,78 @@ impl Provider for Upstream {
         scope: CallScope,
     ) -> BoxFuture<'a, Result<rmcp::model::CallToolResult, ToolFailure>> {
         Box::pin(self.call_tool(tool, arguments, scope))
+    }
+
+    /// What the server declared. Before it first connects nothing is
+    /// known, so everything is assumed: capabilities are fixed for a
+    /// client's session, and its resources and prompts may appear later.
+    fn offers(&self) -> Offers {
+        let listing = self.shared.listing();
+        let declared = listing.capabilities.as_ref();
+        Offers {
+            resources: declared.is_none_or(|c| c.resources.is_some()),
+            prompts: declared.is_none_or(|c| c.prompts.is_some()),
+            completions: declared.is_some_and(|c| c.completions.is_some()),
+            list_changes: true,
+        }
+    }
+
+    fn resources(&self) -> Vec<Resource> {
+        self.shared.listing().resources.clone()
+    }
+
+    fn resource_templates(&self) -> Vec<ResourceTemplate> {
+        self.shared.listing().templates.clone()
+    }
+
+    fn read_resource<'a>(
+        &'a self,
+        uri: &'a str,
+        scope: CallScope,
+    ) -> BoxFuture<'a, Result<ReadResourceResult, ToolFailure>> {
+        Box::pin(async move {
+            let params = ReadResourceRequestParams::new(uri.to_owned());
+            let what = format!("resources/read of `{uri}`");
+            self.request(&what, &scope, |peer| async move {
+                peer.read_resource(params).await
+            })
+            .await
+        })
+    }
+
+    fn prompts(&self) -> Vec<Prompt> {
+        self.shared.listing().prompts.clone()
+    }
+
+    fn get_prompt<'a>(
+        &'a self,
+        name: &'a str,
+        arguments: Option<JsonObject>,
+        scope: CallScope,
+    ) -> BoxFuture<'a, Result<GetPromptResult, ToolFailure>> {
+        Box::pin(async move {
+            let mut params = GetPromptRequestParams::new(name.to_owned());
+            if let Some(arguments) = arguments {
+                params = params.with_arguments(arguments);
+            }
+            let what = format!("prompts/get of `{name}`");
+            self.request(&what, &scope, |peer| async move {
+                peer.get_prompt(params).await
+            })
+            .await
+        })
+    }
+
+    fn complete<'a>(
+        &'a self,
+        request: CompleteRequestParams,
+        scope: CallScope,
+    ) -> BoxFuture<'a, Result<CompleteResult, ToolFailure>> {
+        Box::pin(async move {
+            self.request("completion/complete", &scope, |peer| async move {
+                peer.complete(request).await
+            })
+            .await
+        })
     }
 }

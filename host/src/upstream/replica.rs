@@ -14,7 +14,7 @@ use super::Shared;
 use super::breaker::{Admission, Breaker};
 use super::connection::{self, ProgressRoutes, Session, UpstreamClient};
 use crate::config::Endpoint;
-use crate::dispatch::ListChanged;
+use crate::changes::ListChanged;
 
 /// Failed starts (or runs shorter than [`STABLE_AFTER`]) in a row that make
 /// a crash loop.
@@ -378,7 +378,7 @@ async fn watch(
         .peer_info()
         .is_some_and(|info| info.protocol_version.as_str() >= "2026-07-28");
     let listener =
-        modern.then(|| tokio::spawn(listen_for_changes(peer.clone(), shared.changes.clone())));
+        modern.then(|| tokio::spawn(listen_for_changes(peer.clone(), shared.clone())));
     let _stop_listener = listener.map(AbortOnDrop);
 
     let cancel = session.cancellation_token();
@@ -446,7 +446,7 @@ async fn ping(peer: &Peer<RoleClient>, timeout: Duration) -> Result<(), String> 
 /// stream. One that refuses the subscription simply never changes lists.
 async fn listen_for_changes(
     peer: Peer<RoleClient>,
-    changes: tokio::sync::mpsc::UnboundedSender<ListChanged>,
+    shared: Arc<Shared>,
 ) {
     let filter = SubscriptionFilter::builder()
         .tools_list_changed()
@@ -463,9 +463,7 @@ async fn listen_for_changes(
             ServerNotification::PromptListChangedNotification(_) => ListChanged::Prompts,
             _ => continue,
         };
-        if changes.send(kind).is_err() {
-            return;
-        }
+        shared.changes.mark(&shared.name, kind);
     }
 }
 

@@ -278,7 +278,7 @@ pub async fn wait_until_spinning(host: &Host, before: Duration) {
 /// Asserts a cancelled call really stopped: the audit log says `tool` was
 /// `cancelled`, and the host no longer burns CPU.
 pub async fn assert_spin_was_stopped(host: &mut Host, tool: &str) {
-    let tool_field = format!(r#"tool="{tool}""#);
+    let tool_field = format!(r#"name="{tool}""#);
     host.wait_for_stderr_line(
         |line| {
             line.contains("switchboard::audit")

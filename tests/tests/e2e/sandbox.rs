@@ -293,7 +293,7 @@ async fn tool_call_escapes_are_refused() {
                 l.contains("WARN")
                     && l.contains("switchboard::audit")
                     && l.contains("caller=plugin:h")
-                    && l.contains(r#"tool="kit_echo""#)
+                    && l.contains(r#"name="kit_echo""#)
                     && l.contains(r#"outcome="denied""#)
             },
             "the WARN audit line of the denied call",
@@ -553,7 +553,7 @@ async fn pipeline_demo_chains_only_granted_tools() {
         ("text", "text_slugify"),
     ] {
         let callee = format!(r#"callee="{callee}""#);
-        let tool = format!(r#"tool="{tool}""#);
+        let tool = format!(r#"name="{tool}""#);
         session
             .host
             .wait_for_stderr_line(
