@@ -239,6 +239,18 @@ fn jsonrpc_error<T: std::fmt::Debug>(result: Result<T, ServiceError>) -> rmcp::m
     }
 }
 
+/// An unknown resource is -32602 with `data.uri` in 2026-07-28 and the
+/// older -32002 (with the same data) in 2025-11-25, as each era's spec says.
+fn assert_resource_not_found(error: rmcp::model::ErrorData, uri: &str, era: Era) {
+    let expected = match era {
+        Era::Modern => rmcp::model::ErrorCode::INVALID_PARAMS,
+        Era::Legacy => rmcp::model::ErrorCode::RESOURCE_NOT_FOUND,
+    };
+    assert_eq!(error.code, expected, "{error:?}");
+    assert_eq!(error.data, Some(json!({ "uri": uri })), "{error:?}");
+    assert!(error.message.contains(uri), "{error:?}");
+}
+
 // ------------------------------------------------------------ the fixture
 
 /// The fixture over stdio: its tools under `fx_`, its resources under
@@ -298,14 +310,25 @@ async fn fixture_is_served_namespaced(link: Link, era: Era) {
             "upstream://fx/fixture://nothing".to_owned(),
         ))
         .await;
-    jsonrpc_error(missing);
+    assert_resource_not_found(jsonrpc_error(missing), "upstream://fx/fixture://nothing", era);
     let nobody = client
         .peer
         .read_resource(ReadResourceRequestParams::new(
             "upstream://nobody/fixture://greeting".to_owned(),
         ))
         .await;
-    jsonrpc_error(nobody);
+    assert_resource_not_found(
+        jsonrpc_error(nobody),
+        "upstream://nobody/fixture://greeting",
+        era,
+    );
+    let no_prompt = client
+        .peer
+        .get_prompt(GetPromptRequestParams::new("fx_nothing".to_owned()))
+        .await;
+    let no_prompt = jsonrpc_error(no_prompt);
+    assert_eq!(no_prompt.code, rmcp::model::ErrorCode::INVALID_PARAMS);
+    assert!(no_prompt.message.contains("fx_nothing"), "{no_prompt:?}");
 
     let prompts: Vec<String> = client
         .peer
@@ -858,6 +881,20 @@ async fn a_crash_looping_upstream_is_reported_and_the_rest_is_served() {
     assert_eq!(tool_names(client).await, prefixed("fx", &FIXTURE_TOOLS));
     let echo = call_ok(client, "fx_echo", json!({"text": "served"})).await;
     assert_eq!(text(&echo), "served");
+
+    // A request for the broken one's resources fails at once, naming it.
+    let down = client
+        .peer
+        .read_resource(ReadResourceRequestParams::new(
+            "upstream://broken/fixture://greeting".to_owned(),
+        ))
+        .await;
+    let down = jsonrpc_error(down);
+    assert_eq!(down.code, rmcp::model::ErrorCode::INTERNAL_ERROR, "{down:?}");
+    assert!(
+        down.message.contains("upstream `broken` unavailable"),
+        "{down:?}"
+    );
 }
 
 /// Two replicas share the calls; one killed while idle: every call still
