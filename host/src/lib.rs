@@ -8,6 +8,8 @@
 pub mod changes;
 pub mod config;
 pub mod dispatch;
+#[cfg(test)]
+mod dispatch_tests;
 pub mod grants;
 pub mod plugin;
 pub mod provider;

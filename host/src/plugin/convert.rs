@@ -16,12 +16,7 @@ use crate::registry::{RegistryError, parse_schema};
 
 /// A plugin's tool as the host keeps it: its schemas parsed once, here.
 pub fn tool_spec(plugin: &str, tool: wit::Tool) -> Result<ToolSpec, RegistryError> {
-    let schema_error = |which: &'static str, message: String| RegistryError::InvalidSchema {
-        provider: plugin.to_owned(),
-        tool: tool.name.clone(),
-        which,
-        message,
-    };
+    let schema_error = |which, message| RegistryError::schema(plugin, &tool.name, which, message);
     let input_schema = parse_schema(&tool.input_schema).map_err(|m| schema_error("input", m))?;
     let output_schema = tool
         .output_schema

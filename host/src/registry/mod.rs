@@ -152,6 +152,16 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
+    /// A tool's `which` ("input" or "output") schema is unusable.
+    pub fn schema(provider: &str, tool: &str, which: &'static str, message: String) -> Self {
+        RegistryError::InvalidSchema {
+            provider: provider.to_owned(),
+            tool: tool.to_owned(),
+            which,
+            message,
+        }
+    }
+
     /// The one provider at fault, if the error is about a single provider.
     pub fn provider(&self) -> Option<&str> {
         match self {

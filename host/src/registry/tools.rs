@@ -94,12 +94,8 @@ pub fn build_entry(
             name.len()
         )));
     }
-    let schema_error = |which: &'static str, message: String| RegistryError::InvalidSchema {
-        provider: provider_name.clone(),
-        tool: spec.name.clone(),
-        which,
-        message,
-    };
+    let schema_error =
+        |which, message| RegistryError::schema(&provider_name, &spec.name, which, message);
     let input_validator =
         compile_object_schema(&spec.input_schema).map_err(|m| schema_error("input", m))?;
     let output_validator = spec

@@ -50,26 +50,19 @@ fn result_type(current: &mut Option<ResultType>, era: Era) {
     }
 }
 
-impl ForEra for CallToolResult {
-    fn for_era(mut self, era: Era) -> Self {
-        result_type(&mut self.result_type, era);
-        self
-    }
+/// Results whose only era-specific field is `resultType`.
+macro_rules! result_type_only {
+    ($($result:ty),+) => {$(
+        impl ForEra for $result {
+            fn for_era(mut self, era: Era) -> Self {
+                result_type(&mut self.result_type, era);
+                self
+            }
+        }
+    )+};
 }
 
-impl ForEra for GetPromptResult {
-    fn for_era(mut self, era: Era) -> Self {
-        result_type(&mut self.result_type, era);
-        self
-    }
-}
-
-impl ForEra for CompleteResult {
-    fn for_era(mut self, era: Era) -> Self {
-        result_type(&mut self.result_type, era);
-        self
-    }
-}
+result_type_only!(CallToolResult, GetPromptResult, CompleteResult);
 
 impl ForEra for ReadResourceResult {
     fn for_era(mut self, era: Era) -> Self {
