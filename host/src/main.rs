@@ -240,22 +240,7 @@ async fn check(config: &Config) -> ExitCode {
     out!();
     out!("GRANTS (anything not listed is denied)");
     for plugin in &config.plugins {
-        let grants = &plugin.grants;
-        let mut granted = Vec::new();
-        if !grants.tools.is_empty() {
-            granted.push(format!("tools: {}", grants.tools.join(", ")));
-        }
-        if !grants.env.is_empty() {
-            granted.push(format!("env: {}", grants.env.join(", ")));
-        }
-        for dir in &grants.dirs {
-            granted.push(format!(
-                "dir {} -> {} ({:?})",
-                dir.guest,
-                dir.host.display(),
-                dir.mode
-            ));
-        }
+        let mut granted = plugin.grants.describe();
         if granted.is_empty() {
             granted.push("nothing".into());
         }

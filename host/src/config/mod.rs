@@ -126,6 +126,15 @@ pub enum DirMode {
     ReadWrite,
 }
 
+impl std::fmt::Display for DirMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DirMode::ReadOnly => "read-only",
+            DirMode::ReadWrite => "read-write",
+        })
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -205,6 +214,43 @@ pub struct PluginGrants {
     pub http: Vec<HttpGrant>,
 }
 
+impl PluginGrants {
+    /// One human-readable line per kind of grant held (tools, http, each
+    /// folder with its mode, env); empty when the plugin may reach nothing.
+    /// The one place a grant kind is described, so a new kind cannot be
+    /// left out of what `check` shows.
+    pub fn describe(&self) -> Vec<String> {
+        // Destructured so that adding a field fails to compile here.
+        let Self {
+            tools,
+            env,
+            dirs,
+            http,
+        } = self;
+        let list = |items: &[String]| items.join(", ");
+        let mut lines = Vec::new();
+        if !tools.is_empty() {
+            lines.push(format!("tools: {}", list(tools)));
+        }
+        if !http.is_empty() {
+            let http: Vec<String> = http.iter().map(HttpGrant::to_string).collect();
+            lines.push(format!("http: {}", list(&http)));
+        }
+        for dir in dirs {
+            lines.push(format!(
+                "dir {} -> {} ({})",
+                dir.guest,
+                dir.host.display(),
+                dir.mode
+            ));
+        }
+        if !env.is_empty() {
+            lines.push(format!("env: {}", list(env)));
+        }
+        lines
+    }
+}
+
 /// One allowed outbound HTTP destination, e.g. `https://api.example.com`,
 /// `https://*.example.com`, `http://127.0.0.1:8080`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,6 +300,18 @@ impl HttpGrant {
             host,
             port,
         })
+    }
+}
+
+/// As an admin writes it: the port only when it is not the scheme's default.
+impl std::fmt::Display for HttpGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let default_port = if self.scheme == "http" { 80 } else { 443 };
+        write!(f, "{}://{}", self.scheme, self.host)?;
+        if self.port != default_port {
+            write!(f, ":{}", self.port)?;
+        }
+        Ok(())
     }
 }
 
@@ -713,6 +771,53 @@ mod tests {
         ] {
             assert!(grant(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn grants_describe_every_kind() {
+        assert!(PluginGrants::default().describe().is_empty());
+        let http_only = PluginGrants {
+            http: [
+                "https://api.example.com",
+                "http://127.0.0.1:8080",
+                "http://[::1]:9000",
+            ]
+            .iter()
+            .map(|g| HttpGrant::parse(g).expect("grant"))
+            .collect(),
+            ..PluginGrants::default()
+        };
+        assert_eq!(
+            http_only.describe(),
+            ["http: https://api.example.com, http://127.0.0.1:8080, http://[::1]:9000"]
+        );
+        let all = PluginGrants {
+            tools: vec!["text_*".into(), "json_get".into()],
+            env: vec!["LANG".into()],
+            dirs: vec![
+                DirGrant {
+                    guest: "/data".into(),
+                    host: "/srv/data".into(),
+                    mode: DirMode::ReadOnly,
+                },
+                DirGrant {
+                    guest: "/out".into(),
+                    host: "/srv/out".into(),
+                    mode: DirMode::ReadWrite,
+                },
+            ],
+            http: vec![HttpGrant::parse("https://*.example.com:8443").expect("grant")],
+        };
+        assert_eq!(
+            all.describe(),
+            [
+                "tools: text_*, json_get",
+                "http: https://*.example.com:8443",
+                "dir /data -> /srv/data (read-only)",
+                "dir /out -> /srv/out (read-write)",
+                "env: LANG",
+            ]
+        );
     }
 
     #[test]

@@ -292,8 +292,9 @@ fn tools_survives_a_closed_stdout() {
     );
 }
 
-/// `check` reports limits and grants per plugin, and warns about a
-/// `grants.tools` pattern that matches no tool (a typo an admin would miss).
+/// `check` reports limits and grants per plugin (every kind: tools, http,
+/// folders, env), and warns about a `grants.tools` pattern that matches no
+/// tool (a typo an admin would miss).
 #[test]
 fn check_reports_limits_grants_and_dead_patterns() {
     let config = ConfigBuilder::new()
@@ -303,9 +304,15 @@ fn check_reports_limits_grants_and_dead_patterns() {
             Fixture::Testkit.path(),
             "limits = { timeout_ms = 1234, memory_mb = 48, max_result_kb = 77, max_concurrent = 5 }\n\
              grants.tools = [\"kit2_echo\", \"nosuch_*\"]\n\
-             grants.env = [\"LANG\"]",
+             grants.env = [\"LANG\"]\n\
+             grants.dirs = { \"/cfg\" = { path = \".\", mode = \"rw\" } }",
         )
         .plugin("kit2", Fixture::Testkit.path(), "")
+        .plugin(
+            "web",
+            Fixture::Testkit.path(),
+            "grants.http = [\"https://api.example.com\", \"http://127.0.0.1:8080\"]",
+        )
         .write();
     let check = run_cli(&config, &["check"]);
     check.assert_success();
@@ -319,6 +326,27 @@ fn check_reports_limits_grants_and_dead_patterns() {
         "a matching pattern was reported as dead:\n{stdout}"
     );
     assert_line(stdout, &["kit ", "1234ms", "48MiB", "77KiB", " 5 "]);
-    assert_line(stdout, &["kit ", "tools: kit2_echo, nosuch_*", "env: LANG"]);
+    assert_line(
+        stdout,
+        &[
+            "kit ",
+            "tools: kit2_echo, nosuch_*",
+            "dir /cfg -> ",
+            "(read-write)",
+            "env: LANG",
+        ],
+    );
     assert_line(stdout, &["kit2 ", "nothing"]);
+    // A plugin granted only HTTP is not shown as granted nothing.
+    // (The limits table has a `web` row too: look in the grants section.)
+    let web = stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("GRANTS"))
+        .find(|line| line.starts_with("web "))
+        .unwrap_or_else(|| panic!("no grants row for web:\n{stdout}"));
+    assert!(
+        web.contains("http: https://api.example.com, http://127.0.0.1:8080")
+            && !web.contains("nothing"),
+        "web's HTTP grants are not shown: {web}"
+    );
 }
