@@ -50,7 +50,7 @@ enum Command {
     },
     /// Validate the config and every plugin; print the tool table or every error.
     Check,
-    /// Print the catalog as clients see it.
+    /// Print the tools as clients see them.
     Tools {
         /// Print the full tool definitions as JSON (as `tools/list` returns them).
         #[arg(long)]
