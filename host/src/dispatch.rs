@@ -305,6 +305,14 @@ impl Dispatcher {
                     route.provider.read_resource(route.local_uri, child)
                 })
                 .await
+                .map_err(|mut failure| {
+                    // The provider speaks of its own URI; the client knows
+                    // the namespaced one.
+                    if failure.kind == FailureKind::NotFound {
+                        failure.message = format!("unknown resource `{uri}`: {}", failure.message);
+                    }
+                    failure
+                })
                 .map(|mut result| {
                     for contents in &mut result.contents {
                         if let ResourceContents::TextResourceContents { uri, .. }
@@ -336,7 +344,9 @@ impl Dispatcher {
             Ok(entry) => {
                 audit.callee = entry.provider.name();
                 self.run(&registry, &entry.provider, name, scope, |child| {
-                    entry.provider.get_prompt(&entry.local_name, arguments, child)
+                    entry
+                        .provider
+                        .get_prompt(&entry.local_name, arguments, child)
                 })
                 .await
             }

@@ -213,7 +213,10 @@ impl Runtime {
             tools: tools.into_iter().filter_map(Result::ok).collect(),
             ..provider
         });
-        Ok((provider, problems.into_iter().filter_map(Result::err).collect()))
+        Ok((
+            provider,
+            problems.into_iter().filter_map(Result::err).collect(),
+        ))
     }
 }
 

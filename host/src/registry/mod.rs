@@ -229,7 +229,12 @@ impl Registry {
 
     /// A registry with nothing in it.
     pub fn empty() -> Self {
-        Self::build(Vec::new(), Grants::default(), crate::dispatch::DEFAULT_MAX_DEPTH).0
+        Self::build(
+            Vec::new(),
+            Grants::default(),
+            crate::dispatch::DEFAULT_MAX_DEPTH,
+        )
+        .0
     }
 
     /// This registry with the parts of `changed` providers built anew from
@@ -351,7 +356,9 @@ impl Registry {
             (Caller::Plugin(plugin), Item::Resource(name) | Item::Prompt(name)) => {
                 Visibility::Denied(ToolFailure::new(
                     FailureKind::Denied,
-                    format!("plugin `{plugin}` may not request `{name}`: plugins are granted tools only"),
+                    format!(
+                        "plugin `{plugin}` may not request `{name}`: plugins are granted tools only"
+                    ),
                 ))
             }
         }
@@ -426,7 +433,11 @@ impl Registry {
     }
 
     /// Prompt `name`, if `caller` may get it.
-    pub fn prompt_for(&self, caller: &Caller, name: &str) -> Result<&Arc<PromptEntry>, ToolFailure> {
+    pub fn prompt_for(
+        &self,
+        caller: &Caller,
+        name: &str,
+    ) -> Result<&Arc<PromptEntry>, ToolFailure> {
         let unknown =
             || ToolFailure::new(FailureKind::NotFound, format!("unknown prompt `{name}`"));
         let entry = self

@@ -8,12 +8,12 @@
 //! hints on modern lists, but passes a result's own fields through: this is
 //! where a passed-through result is fixed for the era it goes to.
 
+use rmcp::RoleServer;
 use rmcp::model::{
     CallToolResult, CompleteResult, GetPromptResult, ProtocolVersion, ReadResourceResult,
     ResultType,
 };
 use rmcp::service::RequestContext;
-use rmcp::RoleServer;
 
 /// The protocol era of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,8 +95,8 @@ mod tests {
 
     #[test]
     fn a_modern_resource_loses_modern_fields_for_legacy_clients() {
-        let modern = ReadResourceResult::new(vec![ResourceContents::text("x", "mem://a")])
-            .with_ttl_ms(5000);
+        let modern =
+            ReadResourceResult::new(vec![ResourceContents::text("x", "mem://a")]).with_ttl_ms(5000);
         let mut modern = modern;
         modern.cache_scope = Some(CacheScope::Public);
         let json = serde_json::to_value(modern.for_era(Era::Legacy)).expect("serializes");

@@ -19,9 +19,9 @@ use rmcp::model::{
     ListPromptsResult, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
     ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, LoggingLevel,
     LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
-    ProgressToken, PromptsCapability, ReadResourceRequestMethod,
-    ReadResourceRequestParams, ReadResourceResponse, ResourcesCapability, ServerCapabilities,
-    ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool, ToolsCapability,
+    ProgressToken, PromptsCapability, ReadResourceRequestMethod, ReadResourceRequestParams,
+    ReadResourceResponse, ResourcesCapability, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, SubscriptionFilter, Tool, ToolsCapability,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
@@ -142,9 +142,11 @@ impl ServerHandler for McpHandler {
             }
             // Anything that went wrong running the tool is a result the
             // model can read.
-            Err(failure) => Ok(CallToolResult::error(vec![ContentBlock::text(failure.message)])
-                .for_era(era)
-                .into()),
+            Err(failure) => Ok(
+                CallToolResult::error(vec![ContentBlock::text(failure.message)])
+                    .for_era(era)
+                    .into(),
+            ),
         }
     }
 
@@ -156,8 +158,11 @@ impl ServerHandler for McpHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
         let registry = self.offering::<ListPromptsRequestMethod>(|o| o.prompts)?;
-        let (prompts, next_cursor) =
-            lists::page(registry.prompts_for(&Caller::Client), request, self.page_size)?;
+        let (prompts, next_cursor) = lists::page(
+            registry.prompts_for(&Caller::Client),
+            request,
+            self.page_size,
+        )?;
         let mut result = ListPromptsResult::with_all_items(prompts);
         result.next_cursor = next_cursor;
         Ok(result)
@@ -185,8 +190,11 @@ impl ServerHandler for McpHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let registry = self.offering::<ListResourcesRequestMethod>(|o| o.resources)?;
-        let (resources, next_cursor) =
-            lists::page(registry.resources_for(&Caller::Client), request, self.page_size)?;
+        let (resources, next_cursor) = lists::page(
+            registry.resources_for(&Caller::Client),
+            request,
+            self.page_size,
+        )?;
         let mut result = ListResourcesResult::with_all_items(resources);
         result.next_cursor = next_cursor;
         Ok(result)
@@ -197,8 +205,7 @@ impl ServerHandler for McpHandler {
         request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let registry =
-            self.offering::<ListResourceTemplatesRequestMethod>(|o| o.resources)?;
+        let registry = self.offering::<ListResourceTemplatesRequestMethod>(|o| o.resources)?;
         let (templates, next_cursor) = lists::page(
             registry.resource_templates_for(&Caller::Client),
             request,

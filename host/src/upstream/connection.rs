@@ -21,8 +21,8 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt as _};
 
-use crate::config::Endpoint;
 use crate::changes::{ListChanged, PendingChanges};
+use crate::config::Endpoint;
 use crate::dispatch::{ClientEvent, EventSink};
 
 /// Progress tokens of calls in flight on one connection, and where their

@@ -16,16 +16,16 @@ use futures::future::BoxFuture;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientRequest,
     CompleteRequestParams, CompleteResult, ErrorCode, GetPromptRequestParams, GetPromptResult,
-    JsonObject, Prompt, ReadResourceRequestParams, ReadResourceResult, Resource,
-    ResourceTemplate, ServerCapabilities, ServerResult, Tool,
+    JsonObject, Prompt, ReadResourceRequestParams, ReadResourceResult, Resource, ResourceTemplate,
+    ServerCapabilities, ServerResult, Tool,
 };
 use rmcp::service::{PeerRequestOptions, ServiceError};
 use rmcp::{Peer, RoleClient};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::UpstreamConfig;
 use crate::changes::{ListChanged, PendingChanges};
+use crate::config::UpstreamConfig;
 use crate::dispatch::CallScope;
 use crate::provider::{FailureKind, Offers, Provider, ToolFailure, ToolSpec};
 pub use replica::{Health, ReplicaStatus};
@@ -321,7 +321,11 @@ impl Upstream {
                 };
                 Err(ToolFailure::new(
                     kind,
-                    format!("upstream `{}` refused {what}: {}", self.name(), error.message),
+                    format!(
+                        "upstream `{}` refused {what}: {}",
+                        self.name(),
+                        error.message
+                    ),
                 ))
             }
             Ok(Err(error)) => {
@@ -648,6 +652,14 @@ impl Provider for Upstream {
                 peer.read_resource(params).await
             })
             .await
+            .map_err(|mut failure| {
+                // 2026-07-28 servers answer an unknown resource with
+                // -32602 (older ones with -32002): both mean not found.
+                if failure.kind == FailureKind::InvalidArguments {
+                    failure.kind = FailureKind::NotFound;
+                }
+                failure
+            })
         })
     }
 

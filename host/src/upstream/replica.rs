@@ -13,8 +13,8 @@ use tokio::sync::Notify;
 use super::Shared;
 use super::breaker::{Admission, Breaker};
 use super::connection::{self, ProgressRoutes, Session, UpstreamClient};
-use crate::config::Endpoint;
 use crate::changes::ListChanged;
+use crate::config::Endpoint;
 
 /// Failed starts (or runs shorter than [`STABLE_AFTER`]) in a row that make
 /// a crash loop.
@@ -377,8 +377,7 @@ async fn watch(
     let modern = session
         .peer_info()
         .is_some_and(|info| info.protocol_version.as_str() >= "2026-07-28");
-    let listener =
-        modern.then(|| tokio::spawn(listen_for_changes(peer.clone(), shared.clone())));
+    let listener = modern.then(|| tokio::spawn(listen_for_changes(peer.clone(), shared.clone())));
     let _stop_listener = listener.map(AbortOnDrop);
 
     let cancel = session.cancellation_token();
@@ -444,10 +443,7 @@ async fn ping(peer: &Peer<RoleClient>, timeout: Duration) -> Result<(), String> 
 
 /// 2026-07-28 servers send list changes only on a `subscriptions/listen`
 /// stream. One that refuses the subscription simply never changes lists.
-async fn listen_for_changes(
-    peer: Peer<RoleClient>,
-    shared: Arc<Shared>,
-) {
+async fn listen_for_changes(peer: Peer<RoleClient>, shared: Arc<Shared>) {
     let filter = SubscriptionFilter::builder()
         .tools_list_changed()
         .resources_list_changed()

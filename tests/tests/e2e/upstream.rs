@@ -310,7 +310,11 @@ async fn fixture_is_served_namespaced(link: Link, era: Era) {
             "upstream://fx/fixture://nothing".to_owned(),
         ))
         .await;
-    assert_resource_not_found(jsonrpc_error(missing), "upstream://fx/fixture://nothing", era);
+    assert_resource_not_found(
+        jsonrpc_error(missing),
+        "upstream://fx/fixture://nothing",
+        era,
+    );
     let nobody = client
         .peer
         .read_resource(ReadResourceRequestParams::new(
@@ -661,6 +665,58 @@ async fn list_changed_reaches_clients_http_modern() {
     list_changed_reaches_clients(Link::Http, Era::Modern).await;
 }
 
+/// An upstream that floods `notifications/tools/list_changed` costs the
+/// host a few re-lists, not one per notification: announcements made while
+/// a re-list runs collapse into one. The host keeps serving and ends up
+/// with the latest list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_changed_flood_is_coalesced() {
+    const FLOOD: u64 = 1000;
+    let config = ConfigBuilder::new().upstream("fx", &fixture("fx")).write();
+    let session = connect(&config, Link::Stdio, Era::Legacy).await;
+    let client = &session.client;
+    let lists_before = fixture_lists(client).await;
+    let added = call_ok(
+        client,
+        "fx_add_tool",
+        json!({"name": "flooded", "announce": FLOOD}),
+    )
+    .await;
+    assert_eq!(text(&added), "added flooded");
+    let started = Instant::now();
+    while !uncached_tool_names(client)
+        .await
+        .contains(&"fx_flooded".to_owned())
+    {
+        assert!(started.elapsed() < PATIENCE, "fx_flooded never appeared");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let echo = call_ok(client, "fx_flooded", json!({"text": "still served"})).await;
+    assert_eq!(text(&echo), "still served");
+    // Every notification has reached the host once the upstream's lists
+    // settle; then count how often it re-listed.
+    let mut lists = fixture_lists(client).await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = fixture_lists(client).await;
+        if now == lists {
+            break;
+        }
+        lists = now;
+    }
+    let relists = lists - lists_before;
+    assert!(
+        (1..FLOOD / 10).contains(&relists),
+        "{FLOOD} announcements caused {relists} tools/list requests"
+    );
+}
+
+async fn fixture_lists(client: &McpClient) -> u64 {
+    let result = call_ok(client, "fx_stats", json!({})).await;
+    let stats = result.structured_content.expect("stats are structured");
+    stats["lists"].as_u64().expect("lists")
+}
+
 /// Cancelling a client's call sends `notifications/cancelled` to the
 /// upstream running it, and to no other.
 async fn cancellation_reaches_only_the_upstream_running_the_call(link: Link, era: Era) {
@@ -890,7 +946,11 @@ async fn a_crash_looping_upstream_is_reported_and_the_rest_is_served() {
         ))
         .await;
     let down = jsonrpc_error(down);
-    assert_eq!(down.code, rmcp::model::ErrorCode::INTERNAL_ERROR, "{down:?}");
+    assert_eq!(
+        down.code,
+        rmcp::model::ErrorCode::INTERNAL_ERROR,
+        "{down:?}"
+    );
     assert!(
         down.message.contains("upstream `broken` unavailable"),
         "{down:?}"

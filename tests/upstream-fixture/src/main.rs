@@ -81,6 +81,14 @@ struct ExitArgs {
 struct AddToolArgs {
     /// Name of the tool to add (it behaves like `echo`).
     name: String,
+    /// How many times to announce the change (a flood, for the host's
+    /// coalescing).
+    #[serde(default = "one")]
+    announce: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -93,6 +101,8 @@ struct WhoAmI {
 struct Stats {
     calls: u64,
     cancelled: u64,
+    /// `tools/list` requests answered.
+    lists: u64,
 }
 
 // ---------------------------------------------------------------- state
@@ -105,6 +115,7 @@ struct Shared {
     tools: RwLock<BTreeMap<String, Tool>>,
     calls: AtomicU64,
     cancelled: AtomicU64,
+    lists: AtomicU64,
     /// Legacy (initialize-handshake) clients, told about list changes directly.
     legacy_peers: Mutex<Vec<Peer<RoleServer>>>,
     /// Wakes every 2026-07-28 `subscriptions/listen` stream on a list change.
@@ -171,6 +182,7 @@ impl Fixture {
             tools: RwLock::new(tools),
             calls: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
+            lists: AtomicU64::new(0),
             legacy_peers: Mutex::new(Vec::new()),
             list_changed,
         }))
@@ -180,6 +192,7 @@ impl Fixture {
         Stats {
             calls: self.0.calls.load(Ordering::SeqCst),
             cancelled: self.0.cancelled.load(Ordering::SeqCst),
+            lists: self.0.lists.load(Ordering::SeqCst),
         }
     }
 
@@ -189,7 +202,7 @@ impl Fixture {
         CallToolResult::error(vec![ContentBlock::text(format!("{tool} cancelled"))])
     }
 
-    async fn add_tool(&self, name: String) -> CallToolResult {
+    async fn add_tool(&self, name: String, announce: u32) -> CallToolResult {
         let tool = Tool::new(
             name.clone(),
             "Added at run time; returns `text` unchanged",
@@ -203,7 +216,9 @@ impl Fixture {
             .insert(name.clone(), tool);
 
         // 2026-07-28 clients: their subscriptions/listen streams.
-        let _ = self.0.list_changed.send(());
+        for _ in 0..announce {
+            let _ = self.0.list_changed.send(());
+        }
         // Legacy clients: directly; forget the ones that went away.
         let peers = self
             .0
@@ -213,7 +228,14 @@ impl Fixture {
             .clone();
         let mut alive = Vec::with_capacity(peers.len());
         for peer in peers {
-            match peer.notify_tool_list_changed().await {
+            let mut sent = Ok(());
+            for _ in 0..announce {
+                sent = peer.notify_tool_list_changed().await;
+                if sent.is_err() {
+                    break;
+                }
+            }
+            match sent {
                 Ok(()) => alive.push(peer),
                 Err(error) => tracing::debug!(%error, "dropping a legacy peer"),
             }
@@ -301,6 +323,7 @@ impl ServerHandler for Fixture {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
+        self.0.lists.fetch_add(1, Ordering::SeqCst);
         let tools = self.0.tools.read().unwrap_or_else(|e| e.into_inner());
         Ok(ListToolsResult::with_all_items(
             tools.values().cloned().collect(),
@@ -449,7 +472,7 @@ impl Fixture {
             }
             "add_tool" => {
                 let args = parse::<AddToolArgs>(request)?;
-                self.add_tool(args.name).await
+                self.add_tool(args.name, args.announce).await
             }
             "stats" => {
                 parse::<NoArgs>(request)?;
