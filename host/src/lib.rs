@@ -9,6 +9,7 @@ pub mod changes;
 pub mod config;
 pub mod dispatch;
 pub mod grants;
+pub mod logging;
 pub mod plugin;
 pub mod provider;
 pub mod registry;

@@ -1,14 +1,10 @@
 //! What each call's `Store` holds, and what the `host` import a plugin
 //! sees does (each WIT version's bindings call it).
 
-// MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
-// protocol eras Switchboard serves.
-#![allow(deprecated)]
-
 use std::sync::Arc;
 use std::time::Instant;
 
-use rmcp::model::{CallToolResult, LoggingLevel, Tool};
+use rmcp::model::{CallToolResult, Tool};
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
@@ -18,6 +14,7 @@ use super::http_gate::HttpGate;
 use super::output::CapturedOutput;
 use super::sandbox::Sandbox;
 use crate::dispatch::{CallScope, Caller, ClientEvent};
+use crate::logging::{self, Level};
 use crate::provider::{FailureKind, ToolFailure};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -214,20 +211,9 @@ impl PluginState {
     }
 
     /// `host.log`: to the host's log and to the client of the call.
-    pub async fn log_message(&mut self, level: LoggingLevel, message: String) {
+    pub async fn log_message(&mut self, level: Level, message: String) {
         let plugin = &*self.plugin;
-        match level {
-            LoggingLevel::Debug => {
-                tracing::debug!(target: "switchboard::plugin", plugin, "{message}")
-            }
-            LoggingLevel::Info | LoggingLevel::Notice => {
-                tracing::info!(target: "switchboard::plugin", plugin, "{message}")
-            }
-            LoggingLevel::Warning => {
-                tracing::warn!(target: "switchboard::plugin", plugin, "{message}")
-            }
-            _ => tracing::error!(target: "switchboard::plugin", plugin, "{message}"),
-        }
+        logging::event!(level, target: "switchboard::plugin", plugin, "{message}");
         if let Some(scope) = &self.scope {
             scope
                 .events

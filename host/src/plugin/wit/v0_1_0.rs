@@ -2,19 +2,16 @@
 //! conversions between its WIT types and the host's, and its `host` import.
 //! A released version: a newer one goes beside it, this one stays as it is.
 
-// MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
-// protocol eras Switchboard serves.
-#![allow(deprecated)]
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rmcp::model::{
-    CallToolResult, ContentBlock, LoggingLevel, Resource, ResourceContents, Tool, ToolAnnotations,
+    CallToolResult, ContentBlock, Resource, ResourceContents, Tool, ToolAnnotations,
 };
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::WitResult;
+use crate::logging::Level;
 use crate::plugin::state::PluginState;
 use crate::provider::{FailureKind, ToolFailure, ToolSpec};
 use crate::registry::{RegistryError, parse_schema};
@@ -324,17 +321,20 @@ impl From<ToolFailure> for wit::ToolError {
     }
 }
 
-impl From<wit::LogLevel> for LoggingLevel {
+/// A plugin's log level as MCP's. (rmcp deprecates the MCP level's variants
+/// with MCP logging, SEP-2577, which both protocol eras still have.)
+#[allow(deprecated)]
+impl From<wit::LogLevel> for Level {
     fn from(level: wit::LogLevel) -> Self {
         match level {
-            wit::LogLevel::Debug => LoggingLevel::Debug,
-            wit::LogLevel::Info => LoggingLevel::Info,
-            wit::LogLevel::Notice => LoggingLevel::Notice,
-            wit::LogLevel::Warning => LoggingLevel::Warning,
-            wit::LogLevel::Error => LoggingLevel::Error,
-            wit::LogLevel::Critical => LoggingLevel::Critical,
-            wit::LogLevel::Alert => LoggingLevel::Alert,
-            wit::LogLevel::Emergency => LoggingLevel::Emergency,
+            wit::LogLevel::Debug => Level::Debug,
+            wit::LogLevel::Info => Level::Info,
+            wit::LogLevel::Notice => Level::Notice,
+            wit::LogLevel::Warning => Level::Warning,
+            wit::LogLevel::Error => Level::Error,
+            wit::LogLevel::Critical => Level::Critical,
+            wit::LogLevel::Alert => Level::Alert,
+            wit::LogLevel::Emergency => Level::Emergency,
         }
     }
 }
