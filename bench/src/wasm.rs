@@ -9,7 +9,7 @@ use wasmtime::{Engine, InstanceAllocationStrategy, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../wit/v0.1.0",
     world: "tool-provider",
     imports: { default: async | trappable },
     exports: { default: async },

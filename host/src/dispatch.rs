@@ -6,7 +6,8 @@
 //! caller's cancellation, and leave one audit line.
 
 // MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
-// protocol eras Switchboard serves.
+// protocol eras Switchboard serves, and `ClientEvent::Log` carries rmcp's
+// deprecated `LoggingLevel`. What the levels mean is in `crate::logging`.
 #![allow(deprecated)]
 
 use std::sync::{Arc, RwLock};

@@ -11,6 +11,7 @@ pub mod dispatch;
 #[cfg(test)]
 mod dispatch_tests;
 pub mod grants;
+pub mod logging;
 pub mod plugin;
 pub mod provider;
 pub mod registry;

@@ -155,7 +155,7 @@ mod tool;
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/v0.1.0",
         world: "tool-provider",
         pub_export_macro: true,
         default_bindings_module: "switchboard_sdk::bindings",

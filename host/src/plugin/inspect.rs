@@ -3,8 +3,10 @@
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use super::wit::WitVersion;
+
 /// The WIT package versions of `switchboard:plugin` this host accepts.
-pub const ACCEPTED_WIT_VERSIONS: &[&str] = &["0.1.0"];
+pub const ACCEPTED_WIT_VERSIONS: &[WitVersion] = WitVersion::ALL;
 const PROVIDER_INTERFACE: &str = "switchboard:plugin/provider@";
 
 /// Why a file is not a plugin this host can load.
@@ -40,8 +42,9 @@ pub fn check_header(bytes: &[u8]) -> Result<(), InspectError> {
 }
 
 /// Checks that a compiled component exports our provider interface in a
-/// version this host accepts.
-pub fn check_world(engine: &Engine, component: &Component) -> Result<(), InspectError> {
+/// version this host accepts, and says which (the newest, should it export
+/// several).
+pub fn check_world(engine: &Engine, component: &Component) -> Result<WitVersion, InspectError> {
     let exports: Vec<String> = component
         .component_type()
         .exports(engine)
@@ -51,13 +54,21 @@ pub fn check_world(engine: &Engine, component: &Component) -> Result<(), Inspect
         .iter()
         .filter_map(|name| name.strip_prefix(PROVIDER_INTERFACE))
         .collect();
-    if versions.iter().any(|v| ACCEPTED_WIT_VERSIONS.contains(v)) {
-        return Ok(());
+    if let Some(accepted) = ACCEPTED_WIT_VERSIONS
+        .iter()
+        .rev()
+        .find(|accepted| versions.contains(&accepted.as_str()))
+    {
+        return Ok(*accepted);
     }
     if let Some(found) = versions.first() {
         return Err(InspectError::UnsupportedVersion {
             found: (*found).to_owned(),
-            accepted: ACCEPTED_WIT_VERSIONS.join(", "),
+            accepted: ACCEPTED_WIT_VERSIONS
+                .iter()
+                .map(|version| version.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
     Err(InspectError::WrongWorld {

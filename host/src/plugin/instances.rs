@@ -14,9 +14,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use wasmtime::{Engine, Store, UpdateDeadline};
 
-use super::bindings::{ToolProvider, ToolProviderPre};
 use super::sandbox::Sandbox;
 use super::state::{Interruption, PluginState};
+use super::wit::{PluginInstance, PluginPre};
 use crate::config::Limits;
 use crate::dispatch::CallScope;
 use crate::provider::{FailureKind, ToolFailure};
@@ -25,7 +25,7 @@ use crate::provider::{FailureKind, ToolFailure};
 pub struct InstanceFactory {
     pub name: String,
     pub engine: Engine,
-    pub pre: ToolProviderPre<PluginState>,
+    pub pre: PluginPre,
     pub limits: Limits,
     pub sandbox: Sandbox,
 }
@@ -81,7 +81,7 @@ impl InstanceFactory {
 /// An instance made ahead of any call, with the store it lives in.
 pub struct Spare {
     store: Store<PluginState>,
-    instance: ToolProvider,
+    instance: PluginInstance,
 }
 
 impl Spare {
@@ -92,7 +92,7 @@ impl Spare {
         scope: CallScope,
         deadline: Instant,
         cancel: CancellationToken,
-    ) -> (Store<PluginState>, ToolProvider) {
+    ) -> (Store<PluginState>, PluginInstance) {
         self.store.data_mut().begin_call(scope, deadline, cancel);
         // Counted from now: an epoch that passed while the spare waited
         // would otherwise make the call yield once on entry.

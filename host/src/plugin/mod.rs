@@ -2,15 +2,14 @@
 //! a fresh store (nothing survives from one call to the next, so calls of
 //! different clients never see each other's state).
 
-mod bindings;
 mod cache;
-mod convert;
 mod http_gate;
 pub mod inspect;
 mod instances;
 mod output;
 mod sandbox;
 mod state;
+mod wit;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,15 +19,16 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use rmcp::model::{CallToolResult, JsonObject};
 use tokio_util::sync::CancellationToken;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
-use bindings::{ToolProvider, ToolProviderPre};
 pub use cache::CacheOutcome;
 use cache::CompileCache;
 use instances::{InstanceFactory, Spares};
 use sandbox::Sandbox;
 use state::{Interruption, PluginState};
+pub use wit::WitVersion;
+use wit::{PluginPre, Refused};
 
 use crate::config::{Limits, PluginConfig};
 use crate::dispatch::CallScope;
@@ -46,6 +46,13 @@ pub struct PluginLoadError {
     pub plugin: String,
     pub path: PathBuf,
     pub reason: String,
+}
+
+/// A plugin's component, checked and compiled, and the WIT version it was
+/// built against.
+pub struct Compiled {
+    component: Component,
+    version: WitVersion,
 }
 
 /// The engine, the linker with every host import, and the compile cache.
@@ -116,7 +123,7 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        ToolProvider::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        wit::add_to_linker(&mut linker)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let ticker_engine = engine.clone();
@@ -148,7 +155,7 @@ impl Runtime {
     pub fn compile(
         &self,
         plugin: &PluginConfig,
-    ) -> Result<(Component, CacheOutcome), PluginLoadError> {
+    ) -> Result<(Compiled, CacheOutcome), PluginLoadError> {
         let fail = |reason: String| PluginLoadError {
             plugin: plugin.name.clone(),
             path: plugin.component.clone(),
@@ -161,27 +168,31 @@ impl Runtime {
             .cache
             .load_or_compile(&self.engine, &bytes)
             .map_err(|e| fail(format!("not a valid component: {e:#}")))?;
-        inspect::check_world(&self.engine, &component).map_err(|e| fail(e.to_string()))?;
-        Ok((component, outcome))
+        let version =
+            inspect::check_world(&self.engine, &component).map_err(|e| fail(e.to_string()))?;
+        Ok((Compiled { component, version }, outcome))
     }
 
     /// Links a compiled component and asks it for its tools.
     pub async fn instantiate(
         &self,
         plugin: &PluginConfig,
-        component: &Component,
+        compiled: &Compiled,
     ) -> Result<(Arc<PluginProvider>, Vec<RegistryError>), PluginLoadError> {
         let fail = |reason: String| PluginLoadError {
             plugin: plugin.name.clone(),
             path: plugin.component.clone(),
             reason,
         };
-        let pre = self.linker.instantiate_pre(component).map_err(|e| {
-            fail(format!(
-                "imports something this host does not provide: {e:#}"
-            ))
-        })?;
-        let pre = ToolProviderPre::new(pre).map_err(|e| fail(format!("{e:#}")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&compiled.component)
+            .map_err(|e| {
+                fail(format!(
+                    "imports something this host does not provide: {e:#}"
+                ))
+            })?;
+        let pre = PluginPre::new(compiled.version, pre).map_err(|e| fail(format!("{e:#}")))?;
         let sandbox = Sandbox::from_grants(&plugin.grants, self.cache.dir()).map_err(fail)?;
         let factory = Arc::new(InstanceFactory {
             name: plugin.name.clone(),
@@ -250,16 +261,10 @@ impl PluginProvider {
             .new_store(None, deadline, CancellationToken::new())?;
         let run = async {
             let instance = self.factory.pre.instantiate_async(&mut store).await?;
-            instance
-                .switchboard_plugin_provider()
-                .call_list_tools(&mut store)
-                .await
+            instance.list_tools(&mut store, self.name()).await
         };
         match tokio::time::timeout_at(deadline.into(), run).await {
-            Ok(Ok(tools)) => Ok(tools
-                .into_iter()
-                .map(|tool| convert::tool_spec(self.name(), tool))
-                .collect()),
+            Ok(Ok(tools)) => Ok(tools),
             Ok(Err(error)) => Err(self.crash(&store, "list-tools", error)),
             Err(_) => Err(Interruption::Timeout.failure(
                 self.name(),
@@ -285,14 +290,14 @@ impl PluginProvider {
             }
             None => (self.factory.new_store(Some(scope), deadline, cancel)?, None),
         };
+        let max_result_bytes = self.limits().max_result_kb.saturating_mul(1024);
         let run = async {
             let instance = match spare {
                 Some(instance) => instance,
                 None => self.factory.pre.instantiate_async(&mut store).await?,
             };
             instance
-                .switchboard_plugin_provider()
-                .call_call_tool(&mut store, tool, arguments)
+                .call_tool(&mut store, tool, arguments, max_result_bytes)
                 .await
         };
         // The epoch callback stops a busy plugin; this stops one blocked
@@ -304,20 +309,16 @@ impl PluginProvider {
                 Err(Interruption::Timeout.failure(self.name(), tool, self.limits().timeout_ms))
             }
             Ok(Err(error)) => Err(self.crash(&store, tool, error)),
-            Ok(Ok(Err(error))) => Err(convert::failure(error)),
-            Ok(Ok(Ok(result))) => self.check_result(tool, result),
+            Ok(Ok(Err(refused))) => Err(self.refused(tool, refused)),
+            Ok(Ok(Ok(result))) => Ok(result),
         }
     }
 
-    fn check_result(
-        &self,
-        tool: &str,
-        result: bindings::types::CallResult,
-    ) -> Result<CallToolResult, ToolFailure> {
-        let size = convert::result_size(&result);
-        let limit = self.limits().max_result_kb.saturating_mul(1024);
-        if size as u64 > limit {
-            return Err(ToolFailure::new(
+    /// Why the answer of `tool` does not reach the caller, as the caller sees it.
+    fn refused(&self, tool: &str, refused: Refused) -> ToolFailure {
+        match refused {
+            Refused::Failed(failure) => failure,
+            Refused::TooLarge(size) => ToolFailure::new(
                 FailureKind::Failed,
                 format!(
                     "plugin `{}` returned {} KiB from `{tool}`, over its limit of {} KiB (limits.max_result_kb)",
@@ -325,17 +326,15 @@ impl PluginProvider {
                     size / 1024,
                     self.limits().max_result_kb
                 ),
-            ));
-        }
-        convert::call_result(result).map_err(|problem| {
-            ToolFailure::new(
+            ),
+            Refused::Malformed(problem) => ToolFailure::new(
                 FailureKind::Failed,
                 format!(
                     "plugin `{}` returned a bad result from `{tool}`: {problem}",
                     self.name()
                 ),
-            )
-        })
+            ),
+        }
     }
 
     /// Turns a trap into the most specific failure we can name.

@@ -1,23 +1,20 @@
-//! What each call's `Store` holds, and the `host` import a plugin sees.
-
-// MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
-// protocol eras Switchboard serves.
-#![allow(deprecated)]
+//! What each call's `Store` holds, and what the `host` import a plugin
+//! sees does (each WIT version's bindings call it).
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use rmcp::model::{CallToolResult, Tool};
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::{host, types as wit};
-use super::convert;
 use super::http_gate::HttpGate;
 use super::output::CapturedOutput;
 use super::sandbox::Sandbox;
 use crate::dispatch::{CallScope, Caller, ClientEvent};
+use crate::logging::{self, Level};
 use crate::provider::{FailureKind, ToolFailure};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -159,70 +156,64 @@ impl WasiHttpView for PluginState {
     }
 }
 
-impl wit::Host for PluginState {}
-
-impl host::Host for PluginState {
-    async fn call_tool(
+/// What the `host` import does, whatever the WIT version: each version's
+/// module converts its types and calls these.
+impl PluginState {
+    /// `host.call-tool`: calls `name` for the plugin, through the one call
+    /// path, within the call this store serves.
+    pub async fn call_granted_tool(
         &mut self,
-        name: String,
-        arguments: String,
-    ) -> wasmtime::Result<Result<wit::CallResult, wit::ToolError>> {
+        name: &str,
+        arguments: &str,
+    ) -> Result<CallToolResult, ToolFailure> {
         let Some(scope) = self.scope.clone() else {
-            return Ok(Err(wit::ToolError::Denied(
-                "tools cannot be called while the host is listing this plugin's tools".into(),
-            )));
+            return Err(ToolFailure::new(
+                FailureKind::Denied,
+                "tools cannot be called while the host is listing this plugin's tools",
+            ));
         };
-        let arguments = match serde_json::from_str::<serde_json::Value>(&arguments) {
+        let arguments = match serde_json::from_str::<serde_json::Value>(arguments) {
             Ok(serde_json::Value::Object(object)) => Some(object),
             Ok(_) => {
-                return Ok(Err(wit::ToolError::InvalidArguments(
-                    "arguments must be a JSON object".into(),
-                )));
+                return Err(ToolFailure::new(
+                    FailureKind::InvalidArguments,
+                    "arguments must be a JSON object",
+                ));
             }
             Err(e) => {
-                return Ok(Err(wit::ToolError::InvalidArguments(format!(
-                    "arguments are not valid JSON: {e}"
-                ))));
+                return Err(ToolFailure::new(
+                    FailureKind::InvalidArguments,
+                    format!("arguments are not valid JSON: {e}"),
+                ));
             }
         };
         let caller = Caller::Plugin(self.plugin.to_string());
-        let outcome = scope
+        scope
             .dispatcher
-            .call(&caller, &name, arguments, scope.nested())
-            .await;
-        Ok(outcome
-            .map(|result| convert::wit_call_result(&result))
-            .map_err(convert::wit_error))
+            .call(&caller, name, arguments, scope.nested())
+            .await
     }
 
-    async fn list_tools(&mut self) -> wasmtime::Result<Vec<wit::Tool>> {
+    /// `host.list-tools`: the tools this plugin is granted, each as `each`
+    /// makes it; none while the host lists the plugin's own tools.
+    pub fn granted_tools<T>(&self, each: impl FnMut(&Tool) -> T) -> Vec<T> {
         let Some(scope) = &self.scope else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
         let registry = scope.dispatcher.registry();
         let caller = Caller::Plugin(self.plugin.to_string());
-        Ok(registry
+        registry
             .tools_for(&caller)
             .into_iter()
-            .map(|entry| convert::wit_tool(&entry.tool))
-            .collect())
+            .map(|entry| &entry.tool)
+            .map(each)
+            .collect()
     }
 
-    async fn log(&mut self, level: wit::LogLevel, message: String) -> wasmtime::Result<()> {
-        let level = convert::log_level(level);
+    /// `host.log`: to the host's log and to the client of the call.
+    pub async fn log_message(&mut self, level: Level, message: String) {
         let plugin = &*self.plugin;
-        match level {
-            rmcp::model::LoggingLevel::Debug => {
-                tracing::debug!(target: "switchboard::plugin", plugin, "{message}")
-            }
-            rmcp::model::LoggingLevel::Info | rmcp::model::LoggingLevel::Notice => {
-                tracing::info!(target: "switchboard::plugin", plugin, "{message}")
-            }
-            rmcp::model::LoggingLevel::Warning => {
-                tracing::warn!(target: "switchboard::plugin", plugin, "{message}")
-            }
-            _ => tracing::error!(target: "switchboard::plugin", plugin, "{message}"),
-        }
+        logging::event!(level, target: "switchboard::plugin", plugin, "{message}");
         if let Some(scope) = &self.scope {
             scope
                 .events
@@ -233,15 +224,15 @@ impl host::Host for PluginState {
                 })
                 .await;
         }
-        Ok(())
     }
 
-    async fn progress(
+    /// `host.progress`: to the client of the call, if it asked for progress.
+    pub async fn report_progress(
         &mut self,
         done: f64,
         total: Option<f64>,
         message: Option<String>,
-    ) -> wasmtime::Result<()> {
+    ) {
         if let Some(scope) = &self.scope {
             scope
                 .events
@@ -253,7 +244,6 @@ impl host::Host for PluginState {
                 })
                 .await;
         }
-        Ok(())
     }
 }
 

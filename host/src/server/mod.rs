@@ -2,7 +2,10 @@
 //! both protocol eras (rmcp negotiates per request / per session).
 
 // MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
-// protocol eras Switchboard serves.
+// protocol eras Switchboard serves, and this module must name rmcp's
+// deprecated types: a legacy session's `logging/setLevel` level, the
+// client's minimum level and the `notifications/message` it is sent. What
+// the levels mean is in `crate::logging`.
 #![allow(deprecated)]
 
 mod era;
@@ -399,7 +402,7 @@ async fn forward_events(
                 level,
                 message,
             } => {
-                if min_level.is_none_or(|min| severity(level) < severity(min)) {
+                if !crate::logging::wanted(level, min_level) {
                     continue;
                 }
                 let param =
@@ -411,19 +414,5 @@ async fn forward_events(
         if let Err(e) = sent {
             tracing::debug!("could not deliver a notification to the client: {e}");
         }
-    }
-}
-
-/// RFC 5424 order, least severe first.
-fn severity(level: LoggingLevel) -> u8 {
-    match level {
-        LoggingLevel::Debug => 0,
-        LoggingLevel::Info => 1,
-        LoggingLevel::Notice => 2,
-        LoggingLevel::Warning => 3,
-        LoggingLevel::Error => 4,
-        LoggingLevel::Critical => 5,
-        LoggingLevel::Alert => 6,
-        LoggingLevel::Emergency => 7,
     }
 }

@@ -2,18 +2,14 @@
 //! or Streamable HTTP), the era negotiation, and what the upstream tells us
 //! unprompted (progress, logs, list changes).
 
-// MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
-// protocol eras upstreams speak.
-#![allow(deprecated)]
-
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, Implementation, LoggingLevel,
-    LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken, ProtocolVersion,
+    ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam, ProgressToken,
+    ProtocolVersion,
 };
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -97,26 +93,24 @@ impl ClientHandler for UpstreamClient {
         sink.send(event).await;
     }
 
+    // MCP logging is deprecated by SEP-2577 (2026-07-28), so rmcp marks the
+    // notification and its fields deprecated; upstreams of both eras send it.
+    #[allow(deprecated)]
     async fn on_logging_message(
         &self,
-        params: LoggingMessageNotificationParam,
+        params: rmcp::model::LoggingMessageNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
         let upstream = &*self.upstream;
         let logger = params.logger.as_deref().unwrap_or("");
         let data = params.data.to_string();
-        match params.level {
-            LoggingLevel::Debug => {
-                tracing::debug!(target: "switchboard::upstream", upstream, logger, "{data}")
-            }
-            LoggingLevel::Info | LoggingLevel::Notice => {
-                tracing::info!(target: "switchboard::upstream", upstream, logger, "{data}")
-            }
-            LoggingLevel::Warning => {
-                tracing::warn!(target: "switchboard::upstream", upstream, logger, "{data}")
-            }
-            _ => tracing::error!(target: "switchboard::upstream", upstream, logger, "{data}"),
-        }
+        crate::logging::event!(
+            params.level,
+            target: "switchboard::upstream",
+            upstream,
+            logger,
+            "{data}"
+        );
     }
 
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
