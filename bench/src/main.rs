@@ -26,7 +26,7 @@ use anyhow::{Context as _, bail};
 use rmcp::model::JsonObject;
 use tokio_util::sync::CancellationToken;
 
-use procs::{Client, HttpServer, StdioServer};
+use procs::{Client, Era, HttpServer, StdioServer};
 use stats::{Samples, fmt, header, ratio, row};
 use switchboard::dispatch::{Caller, Dispatcher, EventSink, RequestScope};
 
@@ -267,6 +267,11 @@ struct Figures {
     http_chain: Duration,
     stdio_host: Duration,
     stdio_native: Duration,
+    /// The same trivial calls in the 2025-11-25 era (sessions).
+    legacy_http_host: Duration,
+    legacy_http_native: Duration,
+    legacy_stdio_host: Duration,
+    legacy_stdio_native: Duration,
     /// Host call with a spare ready (paced), back-to-back, and with none.
     inproc_fresh: Duration,
     inproc_back_to_back: Duration,
@@ -396,16 +401,28 @@ async fn end_to_end(paths: &Paths, e2e: &str, sizes: Sizes, f: &mut Figures) -> 
         HttpServer::start(&paths.me, &["native-echo", "--http", "127.0.0.1:0"], None).await?;
     let host_client = procs::connect_http(&host_http.url, procs::pooled_http()).await?;
     let native_client = procs::connect_http(&native_http.url, procs::pooled_http()).await?;
+    // The 2025-11-25 era: an initialize handshake, then a session.
+    let legacy = Era::Legacy;
+    let host_stdio_legacy = StdioServer::start_in(&paths.host, &serve_stdio, &[], legacy).await?;
+    let native_stdio_legacy =
+        StdioServer::start_in(&paths.me, &["native-echo", "--stdio"], &[], legacy).await?;
+    let host_legacy = procs::connect_http_in(&host_http.url, procs::pooled_http(), legacy).await?;
+    let native_legacy =
+        procs::connect_http_in(&native_http.url, procs::pooled_http(), legacy).await?;
 
     let echo = args("hello");
     let chain = chain_args();
-    let series: [(&Client, &str, &JsonObject); 6] = [
+    let series: [(&Client, &str, &JsonObject); 10] = [
         (&host_stdio.client, "b_echo", &echo),
         (&quiet_stdio.client, "b_echo", &echo),
         (&native_stdio.client, "echo", &echo),
         (&host_client, "b_echo", &echo),
         (&native_client, "echo", &echo),
         (&host_client, "a_call", &chain),
+        (&host_stdio_legacy.client, "b_echo", &echo),
+        (&native_stdio_legacy.client, "echo", &echo),
+        (&host_legacy, "b_echo", &echo),
+        (&native_legacy, "echo", &echo),
     ];
     let mut samples = vec![Samples::default(); series.len()];
     for (client, tool, arguments) in series {
@@ -416,7 +433,7 @@ async fn end_to_end(paths: &Paths, e2e: &str, sizes: Sizes, f: &mut Figures) -> 
             samples[i].extend(batch(client, tool, arguments, sizes.batch).await?);
         }
     }
-    let [hs, qs, ns, hh, nh, ch] = &samples[..] else {
+    let [hs, qs, ns, hh, nh, ch, ls, lns, lh, lnh] = &samples[..] else {
         unreachable!()
     };
     header(&format!(
@@ -453,6 +470,28 @@ async fn end_to_end(paths: &Paths, e2e: &str, sizes: Sizes, f: &mut Figures) -> 
             fmt(ch.median().saturating_sub(hh.median()))
         ),
     );
+    header(&format!(
+        "1b. the same in the 2025-11-25 era (initialize, one session per client; {} each)",
+        ls.len()
+    ));
+    row("native rmcp echo, stdio, legacy (baseline)", lns, "", "");
+    row(
+        "host b_echo, stdio, legacy",
+        ls,
+        "",
+        &format!("{:.2}x", ratio(ls.median(), lns.median())),
+    );
+    row("native rmcp echo, HTTP, legacy (baseline)", lnh, "", "");
+    row(
+        "host b_echo, HTTP, legacy",
+        lh,
+        "",
+        &format!("{:.2}x", ratio(lh.median(), lnh.median())),
+    );
+    f.legacy_stdio_host = ls.median();
+    f.legacy_stdio_native = lns.median();
+    f.legacy_http_host = lh.median();
+    f.legacy_http_native = lnh.median();
     f.stdio_host = hs.median();
     f.stdio_native = ns.median();
     f.http_host = hh.median();
@@ -1010,6 +1049,14 @@ fn verdicts(f: &Figures) {
         fmt(f.http_host),
         fmt(f.http_native),
         ratio(f.stdio_host, f.stdio_native)
+    );
+    let legacy = ratio(f.legacy_http_host, f.legacy_http_native);
+    println!(
+        "      legacy HTTP <= 1.3x native legacy {}  {legacy:.2}x ({} vs {}); stdio {:.2}x (issue 15)",
+        verdict(legacy <= 1.3),
+        fmt(f.legacy_http_host),
+        fmt(f.legacy_http_native),
+        ratio(f.legacy_stdio_host, f.legacy_stdio_native)
     );
     let pooled = f
         .pooled_fresh

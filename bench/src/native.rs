@@ -88,6 +88,7 @@ pub async fn serve_http(addr: SocketAddr) -> anyhow::Result<()> {
         "native-echo: listening on http://{}/mcp",
         listener.local_addr()?
     );
-    axum::serve(listener, router).await?;
+    // Like the host: without it every legacy-era call waits ~40 ms.
+    axum::serve(switchboard::server::http::without_nagle(listener), router).await?;
     Ok(())
 }

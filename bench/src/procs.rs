@@ -1,5 +1,5 @@
 //! Server processes (the host, the native baseline) and the rmcp clients
-//! that drive them, always in the 2026-07-28 era.
+//! that drive them, in the era each row asks for.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -16,6 +16,15 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 pub type Client = RunningService<RoleClient, ClientConfig>;
+
+/// The protocol era a client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// 2025-11-25: `initialize`, sessions.
+    Legacy,
+    /// 2026-07-28: `server/discover`, stateless.
+    Modern,
+}
 
 /// A server process listening on HTTP; killed on drop.
 pub struct HttpServer {
@@ -96,6 +105,15 @@ impl StdioServer {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
+        Self::start_in(program, args, env, Era::Modern).await
+    }
+
+    pub async fn start_in(
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        era: Era,
+    ) -> anyhow::Result<Self> {
         let mut child = Command::new(program)
             .args(args)
             .envs(env.iter().copied())
@@ -109,7 +127,7 @@ impl StdioServer {
             .with_context(|| format!("cannot run {}", program.display()))?;
         let stdout = child.stdout.take().expect("piped stdout");
         let stdin = child.stdin.take().expect("piped stdin");
-        let client = modern(AsyncRwTransport::new_client(stdout, stdin)).await?;
+        let client = connect_in(AsyncRwTransport::new_client(stdout, stdin), era).await?;
         Ok(Self {
             _child: child,
             client,
@@ -127,31 +145,39 @@ pub fn pooled_http() -> reqwest::Client {
 }
 
 pub async fn connect_http(url: &str, http: reqwest::Client) -> anyhow::Result<Client> {
+    connect_http_in(url, http, Era::Modern).await
+}
+
+pub async fn connect_http_in(url: &str, http: reqwest::Client, era: Era) -> anyhow::Result<Client> {
     let transport = StreamableHttpClientTransport::with_client(
         http,
         StreamableHttpClientTransportConfig::with_uri(url.to_owned()),
     );
-    modern(transport).await
+    connect_in(transport, era).await
 }
 
-/// Connects in the 2026-07-28 era and refuses anything else.
-async fn modern<T>(transport: T) -> anyhow::Result<Client>
+/// Connects in `era` and refuses anything else.
+async fn connect_in<T>(transport: T, era: Era) -> anyhow::Result<Client>
 where
     T: Transport<RoleClient> + 'static,
 {
+    let lifecycle = match era {
+        Era::Modern => ClientLifecycleMode::Auto {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            legacy_version: None,
+        },
+        Era::Legacy => ClientLifecycleMode::Initialize,
+    };
     let client = ClientConfig::default()
-        .serve_with_lifecycle(
-            transport,
-            ClientLifecycleMode::Auto {
-                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-                legacy_version: None,
-            },
-        )
+        .serve_with_lifecycle(transport, lifecycle)
         .await
         .context("MCP client connect")?;
     let negotiated = client.peer_info().map(|info| info.protocol_version.clone());
-    if negotiated != Some(ProtocolVersion::V_2026_07_28) {
-        bail!("negotiated {negotiated:?}, not 2026-07-28");
+    let modern = negotiated
+        .as_ref()
+        .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+    if modern != (era == Era::Modern) {
+        bail!("negotiated {negotiated:?}, not the {era:?} era");
     }
     Ok(client)
 }

@@ -5,18 +5,13 @@
 //! check the chain, run it on its provider under the deadline and the
 //! caller's cancellation, and leave one audit line.
 
-// MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
-// protocol eras Switchboard serves, and `ClientEvent::Log` carries rmcp's
-// deprecated `LoggingLevel`. What the levels mean is in `crate::logging`.
-#![allow(deprecated)]
-
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use futures::future::BoxFuture;
 use rmcp::model::{
     CallToolResult, CompleteRequestParams, CompleteResult, GetPromptResult, JsonObject,
-    LoggingLevel, ReadResourceResult, Reference, ResourceContents,
+    ReadResourceResult, Reference, ResourceContents,
 };
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -54,7 +49,7 @@ pub enum ClientEvent {
     },
     Log {
         source: String,
-        level: LoggingLevel,
+        level: crate::logging::Level,
         message: String,
     },
 }
