@@ -20,6 +20,9 @@ use rmcp::model::LoggingLevel;
 /// use without `allow(deprecated)`.
 pub type Level = LoggingLevel;
 
+/// The least severe level: what a legacy session gets until it sets one.
+pub const MOST_VERBOSE: Level = LoggingLevel::Debug;
+
 /// Rank in RFC 5424 order, least severe first.
 fn severity(level: Level) -> u8 {
     match level {

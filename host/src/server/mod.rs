@@ -1,13 +1,6 @@
 //! The MCP server AI clients talk to, over stdio or Streamable HTTP, in
 //! both protocol eras (rmcp negotiates per request / per session).
 
-// MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of both
-// protocol eras Switchboard serves, and this module must name rmcp's
-// deprecated types: a legacy session's `logging/setLevel` level, the
-// client's minimum level and the `notifications/message` it is sent. What
-// the levels mean is in `crate::logging`.
-#![allow(deprecated)]
-
 mod era;
 pub mod http;
 mod lists;
@@ -20,17 +13,17 @@ use rmcp::model::{
     CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequestMethod,
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsRequestMethod,
     ListPromptsResult, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
-    ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, LoggingLevel,
-    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam,
-    ProgressToken, PromptsCapability, ReadResourceRequestMethod, ReadResourceRequestParams,
-    ReadResourceResponse, ResourcesCapability, ServerCapabilities, ServerConfig,
-    SetLevelRequestParams, SubscriptionFilter, Tool, ToolsCapability,
+    ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ProgressToken, PromptsCapability, ReadResourceRequestMethod,
+    ReadResourceRequestParams, ReadResourceResponse, ResourcesCapability, ServerCapabilities,
+    ServerConfig, SubscriptionFilter, Tool, ToolsCapability,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use tokio::sync::mpsc;
 
 use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink, ListChanged, RequestScope};
+use crate::logging::Level;
 use crate::provider::{FailureKind, Offers};
 use crate::registry::Registry;
 use era::{Era, ForEra};
@@ -42,7 +35,7 @@ pub struct McpHandler {
     dispatcher: Arc<Dispatcher>,
     page_size: usize,
     /// `logging/setLevel` of a legacy session; modern requests carry theirs.
-    session_log_level: Arc<Mutex<Option<LoggingLevel>>>,
+    session_log_level: Arc<Mutex<Option<Level>>>,
 }
 
 impl McpHandler {
@@ -57,7 +50,7 @@ impl McpHandler {
     /// The least severe level the client wants, or `None` for no logs.
     /// 2026-07-28 requests opt in with `_meta` `logLevel` (no level, no
     /// logs); legacy sessions get everything until `logging/setLevel`.
-    fn min_log_level(&self, context: &RequestContext<RoleServer>) -> Option<LoggingLevel> {
+    fn min_log_level(&self, context: &RequestContext<RoleServer>) -> Option<Level> {
         if Era::of(context) == Era::Modern {
             return context.meta.log_level();
         }
@@ -65,12 +58,14 @@ impl McpHandler {
             .session_log_level
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        Some(session.unwrap_or(LoggingLevel::Debug))
+        Some(session.unwrap_or(crate::logging::MOST_VERBOSE))
     }
 }
 
 impl ServerHandler for McpHandler {
     /// Capabilities are what the providers, together, offer now.
+    // Logging (deprecated by SEP-2577) is still declared: both eras have it.
+    #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
         let offers = self.dispatcher.registry().offers();
         let mut capabilities = ServerCapabilities::builder()
@@ -320,9 +315,12 @@ impl ServerHandler for McpHandler {
         }
     }
 
+    // MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of
+    // both eras; rmcp's signature names the deprecated request type.
+    #[allow(deprecated)]
     async fn set_level(
         &self,
-        request: SetLevelRequestParams,
+        request: rmcp::model::SetLevelRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         *self
@@ -371,11 +369,14 @@ impl McpHandler {
 
 /// Delivers a call's progress and log events to the client until the call
 /// ends (its senders drop). Progress goes only to clients that sent a token.
+// Log messages are rmcp's deprecated `notifications/message` (SEP-2577),
+// still part of both eras.
+#[allow(deprecated)]
 async fn forward_events(
     mut receiver: mpsc::Receiver<ClientEvent>,
     peer: Peer<RoleServer>,
     progress_token: Option<ProgressToken>,
-    min_level: Option<LoggingLevel>,
+    min_level: Option<Level>,
 ) {
     while let Some(event) = receiver.recv().await {
         let sent = match event {
@@ -405,9 +406,11 @@ async fn forward_events(
                 if !crate::logging::wanted(level, min_level) {
                     continue;
                 }
-                let param =
-                    LoggingMessageNotificationParam::new(level, serde_json::Value::String(message))
-                        .with_logger(source);
+                let param = rmcp::model::LoggingMessageNotificationParam::new(
+                    level,
+                    serde_json::Value::String(message),
+                )
+                .with_logger(source);
                 peer.notify_logging_message(param).await
             }
         };
