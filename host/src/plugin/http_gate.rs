@@ -188,20 +188,45 @@ fn host_matches(pattern: &str, host: &str) -> bool {
 fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
-                || v4.is_unspecified()
                 || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64 // carrier-grade NAT
+                || v4.is_multicast()
+                || a == 0 // "this network", 0.0.0.0/8
+                || a == 100 && (b & 0xc0) == 64 // carrier-grade NAT, 100.64.0.0/10
+                || a == 198 && (b & 0xfe) == 18 // benchmarking, 198.18.0.0/15
+                || a >= 240 // reserved, 240.0.0.0/4
         }
         IpAddr::V6(v6) => {
+            let segments = v6.segments();
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
-                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link-local
+                || v6.is_multicast()
+                || (segments[0] & 0xfe00) == 0xfc00 // unique local
+                || (segments[0] & 0xffc0) == 0xfe80 // link-local
                 || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
+                || embedded_ipv4(v6).is_some_and(|v4| is_internal(IpAddr::V4(v4)))
         }
+    }
+}
+
+/// The IPv4 address an IPv6 one carries where translators route it to
+/// that IPv4 host: NAT64 (64:ff9b::/96) and 6to4 (2002::/16).
+fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let from = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        std::net::Ipv4Addr::new(a, b, c, d)
+    };
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        Some(from(s[6], s[7]))
+    } else if s[0] == 0x2002 {
+        Some(from(s[1], s[2]))
+    } else {
+        None
     }
 }
 
@@ -300,10 +325,26 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "0.1.2.3",
+            "224.0.0.1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "ff02::1",
+            "64:ff9b::7f00:1",    // NAT64 of 127.0.0.1
+            "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+            "2002:7f00:1::1",     // 6to4 of 127.0.0.1
         ] {
             assert!(is_internal(ip.parse().expect("ip")), "{ip}");
         }
-        assert!(!is_internal("93.184.216.34".parse().expect("ip")));
+        for ip in [
+            "93.184.216.34",
+            "198.20.0.1",
+            "2606:4700::1111",
+            "64:ff9b::5db8:d822", // NAT64 of 93.184.216.34
+            "2002:5db8:d822::1",  // 6to4 of 93.184.216.34
+        ] {
+            assert!(!is_internal(ip.parse().expect("ip")), "{ip}");
+        }
     }
 
     #[test]
