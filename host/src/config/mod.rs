@@ -279,14 +279,27 @@ impl HttpGrant {
                 "`{text}` must be only scheme://host[:port], without path or credentials"
             ));
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-                let port = port
-                    .parse::<u16>()
-                    .map_err(|_| format!("`{text}`: `{port}` is not a port"))?;
-                (host, port)
-            }
-            _ => (authority, port_default),
+        // An IPv6 literal is bracketed and full of colons: the port, if
+        // any, follows the closing bracket.
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(_) => match authority.split_once(']') {
+                Some((open, "")) => (&authority[..open.len() + 1], None),
+                Some((open, after)) => match after.strip_prefix(':') {
+                    Some(port) => (&authority[..open.len() + 1], Some(port)),
+                    None => return Err(format!("`{text}`: `{after}` after the IPv6 address")),
+                },
+                None => return Err(format!("`{text}`: the IPv6 address has no closing `]`")),
+            },
+            None => match authority.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            },
+        };
+        let port = match port {
+            None => port_default,
+            Some(port) => port
+                .parse::<u16>()
+                .map_err(|_| format!("`{text}`: `{port}` is not a port"))?,
         };
         let host = host.to_ascii_lowercase();
         let bare = host.strip_prefix("*.").unwrap_or(&host);
@@ -761,7 +774,15 @@ mod tests {
             "*.example.com"
         );
         assert_eq!(grant("http://[::1]:9000").expect("ok").host, "[::1]");
+        let bare_v6 = grant("https://[2001:db8::1]").expect("ok");
+        assert_eq!(
+            (bare_v6.host.as_str(), bare_v6.port),
+            ("[2001:db8::1]", 443)
+        );
         for bad in [
+            "http://[::1",
+            "http://[::1]9000",
+            "http://[::1]:x",
             "example.com",
             "ftp://x",
             "https://x/path",
