@@ -653,13 +653,33 @@ async fn request(
     }
 }
 
-/// Audit lines written while a test runs (on this thread).
+/// Audit lines written while a test runs, on its thread.
+///
+/// One global subscriber, installed once, writes each audit event into the
+/// buffer of the thread that emitted it. Tests are `#[tokio::test]` on the
+/// current-thread runtime, so the requests they run stay on their thread.
+/// (A subscriber per test through `tracing::subscriber::set_default` loses
+/// events when tests run in parallel: every scoped dispatcher that comes or
+/// goes makes tracing-core recompute its global max level from the ones
+/// still alive, and a recomputation racing another test's can leave it at
+/// `OFF`, so a test saw none of its lines about half the time.)
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
-impl std::io::Write for Captured {
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes into the capture of the current thread, if it has one.
+struct ThisThread;
+
+impl std::io::Write for ThisThread {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        lock(&self.0).extend_from_slice(bytes);
+        CAPTURE.with(|capture| {
+            if let Some(captured) = &*capture.borrow() {
+                lock(&captured.0).extend_from_slice(bytes);
+            }
+        });
         Ok(bytes.len())
     }
 
@@ -668,27 +688,34 @@ impl std::io::Write for Captured {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
+/// Stops capturing on this thread when dropped.
+struct CaptureGuard;
 
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|capture| capture.borrow_mut().take());
     }
 }
 
 impl Captured {
-    /// Captures every event on this thread until the guard drops. Tests are
-    /// `#[tokio::test]` on the current-thread runtime, so the requests they
-    /// run stay on this thread.
-    fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+    /// Captures the audit lines this thread writes until the guard drops.
+    fn start() -> (Self, CaptureGuard) {
+        static SUBSCRIBER: std::sync::Once = std::sync::Once::new();
+        SUBSCRIBER.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| ThisThread)
+                .with_ansi(false)
+                .without_time()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(
+                    "switchboard::audit=trace",
+                ))
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other test installs a global subscriber");
+        });
         let captured = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(captured.clone())
-            .with_ansi(false)
-            .without_time()
-            .with_max_level(tracing::Level::TRACE)
-            .finish();
-        (captured, tracing::subscriber::set_default(subscriber))
+        CAPTURE.with(|capture| *capture.borrow_mut() = Some(captured.clone()));
+        (captured, CaptureGuard)
     }
 
     fn audit(&self) -> Vec<String> {
