@@ -247,7 +247,10 @@ impl Dispatcher {
         let registry = self.registry();
         let mut audit = AuditLine::new(caller, "tools/call", name);
         let outcome = match registry.tool_for(caller, name) {
-            Err(failure) => Err(failure),
+            Err(failure) => {
+                audit.callee = registry.tool_owner(name).unwrap_or("-");
+                Err(failure)
+            }
             Ok(entry) => {
                 audit.callee = entry.provider.name();
                 let arguments = arguments.unwrap_or_default();
@@ -294,7 +297,10 @@ impl Dispatcher {
         let registry = self.registry();
         let mut audit = AuditLine::new(caller, "resources/read", uri);
         let outcome = match registry.resource_for(caller, uri) {
-            Err(failure) => Err(failure),
+            Err(failure) => {
+                audit.callee = registry.resource_owner(uri).unwrap_or("-");
+                Err(failure)
+            }
             Ok(route) => {
                 audit.callee = route.provider.name();
                 self.run(&registry, route.provider, uri, scope, |child| {
@@ -336,7 +342,10 @@ impl Dispatcher {
         let registry = self.registry();
         let mut audit = AuditLine::new(caller, "prompts/get", name);
         let outcome = match registry.prompt_for(caller, name) {
-            Err(failure) => Err(failure),
+            Err(failure) => {
+                audit.callee = registry.prompt_owner(name).unwrap_or("-");
+                Err(failure)
+            }
             Ok(entry) => {
                 audit.callee = entry.provider.name();
                 self.run(&registry, &entry.provider, name, scope, |child| {
@@ -381,7 +390,15 @@ impl Dispatcher {
                 .map(|route| (route.provider, route.local_uri.to_owned()))
         };
         let outcome = match route {
-            Err(failure) => Err(failure),
+            Err(failure) => {
+                audit.callee = if is_prompt {
+                    registry.prompt_owner(&name)
+                } else {
+                    registry.resource_owner(&name)
+                }
+                .unwrap_or("-");
+                Err(failure)
+            }
             Ok((provider, local)) => {
                 audit.callee = provider.name();
                 if let Reference::Prompt(prompt) = &mut request.r#ref {

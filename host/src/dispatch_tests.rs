@@ -1626,8 +1626,7 @@ async fn failures_write_one_audit_line_each_with_the_outcome_and_reason() {
             "reason=\"invalid arguments for `a_strict`: at `/n`",
         ],
     );
-    // Denials stand out at warn level. (Its callee is `-`, not `a`: see
-    // `a_grant_denial_names_the_provider_it_would_have_reached`.)
+    // Denials stand out at warn level.
     assert_line(
         &lines[1],
         &[
@@ -1740,12 +1739,9 @@ async fn a_nested_call_writes_its_own_audit_line_naming_the_calling_plugin() {
 }
 
 /// A plugin denied a tool (or a resource or prompt) that exists: the audit
-/// line should name the provider it would have reached, as it does for
-/// every other outcome of a found item. Dispatch sets the callee only once
-/// `tool_for` / `resource_for` / `prompt_for` succeed, so a grant denial is
-/// written with `callee="-"`, like a name that does not exist.
+/// line names the provider it would have reached, as it does for every
+/// other outcome of a found item.
 #[tokio::test]
-#[ignore = "bug in dispatch: grant denials are audited with callee `-`"]
 async fn a_grant_denial_names_the_provider_it_would_have_reached() {
     let (captured, _guard) = Captured::start();
     let a = Fake::new("a").item("it").arc();

@@ -235,7 +235,12 @@ async fn keep_registry_current(
         providers.dedup();
         let (registry, problems) = dispatcher.registry().rebuilt(&providers);
         for problem in &problems {
-            tracing::error!("left out of the registry: {problem}");
+            match problem.provider() {
+                Some(provider) => {
+                    tracing::error!("left out of the registry: `{provider}`: {problem}")
+                }
+                None => tracing::error!("left out of the registry: {problem}"),
+            }
         }
         tracing::info!(
             tools = registry.all_tools().len(),

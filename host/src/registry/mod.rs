@@ -475,6 +475,27 @@ impl Registry {
         self.admit(caller, Item::Resource(uri), route, unknown)
     }
 
+    /// The provider of tool `name`, whoever asks (audit lines name it even
+    /// when the caller may not reach it).
+    pub fn tool_owner(&self, name: &str) -> Option<&str> {
+        let &i = self.tool_index.get(name)?;
+        Some(self.tools[i].provider.name())
+    }
+
+    pub fn prompt_owner(&self, name: &str) -> Option<&str> {
+        let &i = self.prompt_index.get(name)?;
+        Some(self.prompts[i].provider.name())
+    }
+
+    pub fn resource_owner(&self, uri: &str) -> Option<&str> {
+        let (scheme, provider, _) = split_resource_uri(uri)?;
+        self.parts
+            .iter()
+            .map(|part| &part.source)
+            .find(|source| source.scheme == scheme && source.name() == provider)
+            .map(|source| source.name())
+    }
+
     /// The source of the provider `name`.
     pub fn source(&self, name: &str) -> Option<&ProviderSource> {
         self.parts
