@@ -69,24 +69,8 @@ for f in "$BIN" "$WASM"; do
 done
 
 # --- 4. Start the host on a free port ---------------------------------------
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-clients.XXXXXX")"
-HOST_PID=""
-cleanup() {
-    local status=$?
-    if [ -n "$HOST_PID" ] && kill -0 "$HOST_PID" 2>/dev/null; then
-        kill "$HOST_PID" 2>/dev/null || true
-        wait "$HOST_PID" 2>/dev/null || true
-    fi
-    if [ "$status" -eq 0 ]; then
-        rm -rf "$WORK"
-    else
-        log "kept the host log and client outputs in $WORK"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+source "$ROOT/tests/host.sh"
+host_workdir clients
 
 json_str() { "$NODE" -e 'process.stdout.write(JSON.stringify(process.argv[1]))' "$1"; }
 
@@ -101,20 +85,7 @@ component = $(json_str "$WASM")
 command = [$(json_str "$NODE"), $(json_str "$EVERYTHING_JS"), "stdio"]
 EOF
 
-"$BIN" serve -c "$WORK/switchboard.toml" --http 127.0.0.1:0 >"$WORK/host.stdout" 2>"$WORK/host.log" &
-HOST_PID=$!
-
-URL=""
-for _ in $(seq 1 900); do   # up to 90 s (the first start compiles the component)
-    URL="$(sed -n 's#^switchboard: listening on \(http://[^ ]*/mcp\).*#\1#p' "$WORK/host.log" | head -n1)"
-    [ -n "$URL" ] && break
-    if ! kill -0 "$HOST_PID" 2>/dev/null; then
-        log "the host exited before listening:"; cat "$WORK/host.log" >&2; exit 1
-    fi
-    sleep 0.1
-done
-[ -n "$URL" ] || { log "the host did not print its address within 90 s:"; cat "$WORK/host.log" >&2; exit 1; }
-log "host listening at $URL (pid $HOST_PID)"
+start_host "$BIN" "$WORK/switchboard.toml" 90
 
 # --- 5. The checks ----------------------------------------------------------
 RESOURCE="upstream://everything/demo://resource/static/document/architecture.md"

@@ -58,24 +58,8 @@ for f in "$BIN" "$WASM"; do
 done
 
 # --- 3. Start the host on a free port --------------------------------------
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-conformance.XXXXXX")"
-HOST_PID=""
-cleanup() {
-    local status=$?
-    if [ -n "$HOST_PID" ] && kill -0 "$HOST_PID" 2>/dev/null; then
-        kill "$HOST_PID" 2>/dev/null || true
-        wait "$HOST_PID" 2>/dev/null || true
-    fi
-    if [ "$status" -eq 0 ]; then
-        rm -rf "$WORK"
-    else
-        log "kept host log and suite results in $WORK"
-    fi
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+source "$ROOT/tests/host.sh"
+host_workdir conformance
 
 cat >"$WORK/switchboard.toml" <<EOF
 [server]
@@ -87,22 +71,7 @@ component = "$WASM"
 prefix = ""
 EOF
 
-"$BIN" serve -c "$WORK/switchboard.toml" --http 127.0.0.1:0 >"$WORK/host.stdout" 2>"$WORK/host.log" &
-HOST_PID=$!
-
-URL=""
-for _ in $(seq 1 600); do   # up to 60 s (the first start compiles the component)
-    URL="$(sed -n 's#^switchboard: listening on \(http://[^ ]*/mcp\).*#\1#p' "$WORK/host.log" | head -n1)"
-    [ -n "$URL" ] && break
-    if ! kill -0 "$HOST_PID" 2>/dev/null; then
-        log "the host exited before listening:"; cat "$WORK/host.log" >&2; exit 1
-    fi
-    sleep 0.1
-done
-if [ -z "$URL" ]; then
-    log "the host did not print its address within 60 s:"; cat "$WORK/host.log" >&2; exit 1
-fi
-log "host listening at $URL (pid $HOST_PID)"
+start_host "$BIN" "$WORK/switchboard.toml" 60
 
 # --- 4. One suite run per era ----------------------------------------------
 declare -A RESULT

@@ -12,11 +12,11 @@ is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,16 +98,23 @@ class HttpHost:
     process: subprocess.Popen[str]
     stderr_lines: list[str]
 
+    def log_tail(self, n: int = 40) -> str:
+        return "\n".join(self.stderr_lines[-n:])
 
-@pytest.fixture(scope="session")
-def http_host(artifacts: Artifacts, config_file: Path) -> Iterator[HttpHost]:
-    """`switchboard serve --http 127.0.0.1:0`, shared by the session's HTTP tests."""
+
+@contextlib.contextmanager
+def serve_http(
+    bin_path: Path, config: Path, env: dict[str, str] | None = None, startup_timeout_s: float = STARTUP_TIMEOUT_S
+) -> Iterator[HttpHost]:
+    """Runs `switchboard serve --http 127.0.0.1:0` until the block ends; fails
+    the test (with the host's stderr) if it never reports its address."""
     process = subprocess.Popen(
-        [str(artifacts.bin), "serve", "-c", str(config_file), "--http", "127.0.0.1:0"],
+        [str(bin_path), "serve", "-c", str(config), "--http", "127.0.0.1:0"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     lines: list[str] = []
     found = threading.Event()
@@ -124,15 +131,12 @@ def http_host(artifacts: Artifacts, config_file: Path) -> Iterator[HttpHost]:
         found.set()  # EOF: the host exited
 
     threading.Thread(target=drain, name="switchboard-stderr", daemon=True).start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not found.wait(0.1) and time.monotonic() < deadline:
-        pass
+    found.wait(startup_timeout_s)
     host = HttpHost(url[0] if url else "", process, lines)
     try:
         if not url:
-            log = "\n".join(lines[-40:])
             state = f"exited with {process.poll()}" if process.poll() is not None else "still running"
-            pytest.fail(f"switchboard did not report its HTTP address ({state}); stderr:\n{log}", pytrace=False)
+            pytest.fail(f"switchboard did not report its HTTP address ({state}); stderr:\n{host.log_tail()}", pytrace=False)
         yield host
     finally:
         process.terminate()
@@ -141,8 +145,15 @@ def http_host(artifacts: Artifacts, config_file: Path) -> Iterator[HttpHost]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def http_host(artifacts: Artifacts, config_file: Path) -> Iterator[HttpHost]:
+    """`switchboard serve --http 127.0.0.1:0`, shared by the session's HTTP tests."""
+    with serve_http(artifacts.bin, config_file) as host:
+        yield host
     # A host that crashed mid-session shows up here, not as a hang.
-    assert process.returncode in (0, -15), f"switchboard exited with {process.returncode}:\n" + "\n".join(lines[-40:])
+    assert host.process.returncode in (0, -15), f"switchboard exited with {host.process.returncode}:\n" + host.log_tail()
 
 
 @pytest.fixture(scope="session")

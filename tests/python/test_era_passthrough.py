@@ -38,15 +38,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +56,14 @@ import pytest
 from mcp import Client, StdioServerParameters
 from pydantic import BaseModel, ValidationError
 
+from conftest import HttpHost, serve_http
+
 pytestmark = pytest.mark.anyio
 
 MODERN = "2026-07-28"
 LEGACY = "2025-11-25"
 TEST_TIMEOUT_S = 30.0
 STARTUP_TIMEOUT_S = 90.0
-LISTENING = re.compile(r"^switchboard: listening on (http://\S+/mcp)\s*$")
 
 ROOT = Path(__file__).resolve().parents[2]
 UPSTREAMS = ROOT / "tests" / "upstreams"
@@ -243,56 +242,16 @@ def host_config(artifacts: Any, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return config
 
 
-@dataclass
-class Host:
-    url: str
-    process: subprocess.Popen[str]
-    stderr_lines: list[str] = field(default_factory=list)
-
-    def log_tail(self, n: int = 60) -> str:
-        return "\n".join(self.stderr_lines[-n:])
+Host = HttpHost
 
 
 @pytest.fixture(scope="module")
 def host(artifacts: Any, host_config: Path) -> Iterator[Host]:
     """One `switchboard serve --http 127.0.0.1:0` for the whole module."""
-    process = subprocess.Popen(
-        [str(artifacts.bin), "serve", "-c", str(host_config), "--http", "127.0.0.1:0"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")},
-    )
-    lines: list[str] = []
-    found = threading.Event()
-    url: list[str] = []
-
-    def drain() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.append(line.rstrip("\n"))
-            if not found.is_set() and (m := LISTENING.match(line)):
-                url.append(m.group(1))
-                found.set()
-        found.set()
-
-    threading.Thread(target=drain, name="switchboard-stderr", daemon=True).start()
-    found.wait(STARTUP_TIMEOUT_S)
-    host = Host(url[0] if url else "", process, lines)
-    try:
-        if not url:
-            state = f"exited with {process.poll()}" if process.poll() is not None else "still running"
-            pytest.fail(f"switchboard did not report its HTTP address ({state}); stderr:\n{host.log_tail()}", pytrace=False)
+    env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")}
+    with serve_http(artifacts.bin, host_config, env, STARTUP_TIMEOUT_S) as host:
         _wait_for_upstreams(host)
         yield host
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _wait_for_upstreams(host: Host) -> None:

@@ -457,15 +457,9 @@ impl Registry {
     ) -> Result<ResourceRoute<'a>, ToolFailure> {
         let unknown =
             || ToolFailure::new(FailureKind::NotFound, format!("unknown resource `{uri}`"));
-        let (scheme, provider, local_uri) = split_resource_uri(uri).ok_or_else(unknown)?;
-        let part = self
-            .parts
-            .iter()
-            .find(|part| {
-                part.source.scheme == scheme
-                    && part.source.name() == provider
-                    && part.offers.resources
-            })
+        let (part, local_uri) = self
+            .part_of_uri(uri)
+            .filter(|(part, _)| part.offers.resources)
             .ok_or_else(unknown)?;
         let route = ResourceRoute {
             provider: &part.source.provider,
@@ -488,20 +482,17 @@ impl Registry {
     }
 
     pub fn resource_owner(&self, uri: &str) -> Option<&str> {
-        let (scheme, provider, _) = split_resource_uri(uri)?;
-        self.parts
-            .iter()
-            .map(|part| &part.source)
-            .find(|source| source.scheme == scheme && source.name() == provider)
-            .map(|source| source.name())
+        self.part_of_uri(uri).map(|(part, _)| part.source.name())
     }
 
-    /// The source of the provider `name`.
-    pub fn source(&self, name: &str) -> Option<&ProviderSource> {
-        self.parts
+    /// The part whose namespace `uri` is in, and the provider's own URI.
+    fn part_of_uri<'a>(&self, uri: &'a str) -> Option<(&Part, &'a str)> {
+        let (scheme, provider, local_uri) = split_resource_uri(uri)?;
+        let part = self
+            .parts
             .iter()
-            .map(|part| &*part.source)
-            .find(|source| source.name() == name)
+            .find(|part| part.source.scheme == scheme && part.source.name() == provider)?;
+        Some((part, local_uri))
     }
 }
 

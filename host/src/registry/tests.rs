@@ -613,8 +613,6 @@ fn offers_are_the_union_of_the_providers() {
         }
     );
     assert_eq!(Registry::empty().offers(), Offers::default());
-    assert!(registry.source("r").is_some_and(|s| s.prefix == "r"));
-    assert!(registry.source("nobody").is_none());
 }
 
 // ----- rebuilding ---------------------------------------------------------------
