@@ -1,7 +1,33 @@
 # Sourced by the test scripts that drive the real `switchboard` binary from
 # outside Rust (tests/conformance/run.sh, tests/clients/run.sh): a work
 # folder that is removed on success and kept on failure, and the host started
-# on a free port. Needs a `log` function.
+# on a free port. Needs a `log` function and $ROOT (the repository).
+
+# build_host PACKAGE: builds the host (debug) and the fixture plugin PACKAGE
+# (release, wasm32-wasip2), or takes SWITCHBOARD_BIN and SWITCHBOARD_WASM_DIR
+# when both are set; sets $BIN and $WASM.
+build_host() {
+    local package="$1"
+    if [ -n "${SWITCHBOARD_BIN:-}" ] && [ -n "${SWITCHBOARD_WASM_DIR:-}" ]; then
+        BIN="$SWITCHBOARD_BIN"
+        WASM="$SWITCHBOARD_WASM_DIR/${package//-/_}.wasm"
+        log "using SWITCHBOARD_BIN=$BIN"
+    else
+        if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
+            rustup target add wasm32-wasip2
+        fi
+        log "building the host and $package"
+        cargo build --quiet -p switchboard
+        cargo build --quiet --target wasm32-wasip2 --release -p "$package"
+        local target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
+        BIN="$target_dir/debug/switchboard"
+        WASM="$target_dir/wasm32-wasip2/release/${package//-/_}.wasm"
+    fi
+    local f
+    for f in "$BIN" "$WASM"; do
+        [ -f "$f" ] || { log "missing $f"; exit 1; }
+    done
+}
 
 # host_workdir NAME: makes $WORK and arranges for the host to be stopped and
 # $WORK removed (or kept, and said so, when the script fails) on exit.

@@ -49,27 +49,10 @@ EVERYTHING_DOCS="$EVERYTHING_DIR/dist/docs"
 [ -f "$EVERYTHING_JS" ] || { log "missing $EVERYTHING_JS after install"; exit 1; }
 
 # --- 3. The host and the fixture --------------------------------------------
-if [ -n "${SWITCHBOARD_BIN:-}" ] && [ -n "${SWITCHBOARD_WASM_DIR:-}" ]; then
-    BIN="$SWITCHBOARD_BIN"
-    WASM="$SWITCHBOARD_WASM_DIR/testkit_fixture.wasm"
-    log "using SWITCHBOARD_BIN=$BIN"
-else
-    if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
-        rustup target add wasm32-wasip2
-    fi
-    log "building the host and the testkit fixture"
-    cargo build --quiet -p switchboard
-    cargo build --quiet --target wasm32-wasip2 --release -p testkit-fixture
-    TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-    BIN="$TARGET_DIR/debug/switchboard"
-    WASM="$TARGET_DIR/wasm32-wasip2/release/testkit_fixture.wasm"
-fi
-for f in "$BIN" "$WASM"; do
-    [ -f "$f" ] || { log "missing $f"; exit 1; }
-done
+source "$ROOT/tests/host.sh"
+build_host testkit-fixture
 
 # --- 4. Start the host on a free port ---------------------------------------
-source "$ROOT/tests/host.sh"
 host_workdir clients
 
 json_str() { "$NODE" -e 'process.stdout.write(JSON.stringify(process.argv[1]))' "$1"; }

@@ -12,6 +12,8 @@
 # entry that now passes (stale baseline). This script exits non-zero if any era
 # does. Needs: cargo with the wasm32-wasip2 target, npm (any Node >= 18 to
 # install; the suite itself runs on the pinned Node 22 from node_modules).
+# Builds the host and the fixture unless SWITCHBOARD_BIN and
+# SWITCHBOARD_WASM_DIR are both set (see tests/host.sh).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -44,21 +46,10 @@ CONFORMANCE="$HERE/node_modules/.bin/conformance"
 log "suite $("$CONFORMANCE" --version) on node $(node --version)"
 
 # --- 2. The host and the conformance fixture -------------------------------
-if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
-    rustup target add wasm32-wasip2
-fi
-log "building the host and the conformance fixture"
-cargo build --quiet -p switchboard
-cargo build --quiet --target wasm32-wasip2 --release -p conformance-fixture
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-BIN="$TARGET_DIR/debug/switchboard"
-WASM="$TARGET_DIR/wasm32-wasip2/release/conformance_fixture.wasm"
-for f in "$BIN" "$WASM"; do
-    [ -f "$f" ] || { log "build did not produce $f"; exit 1; }
-done
+source "$ROOT/tests/host.sh"
+build_host conformance-fixture
 
 # --- 3. Start the host on a free port --------------------------------------
-source "$ROOT/tests/host.sh"
 host_workdir conformance
 
 cat >"$WORK/switchboard.toml" <<EOF
