@@ -162,10 +162,22 @@ impl Host {
         matches: impl Fn(&str) -> bool,
         what: &str,
     ) -> String {
+        self.wait_for_stderr_lines(matches, 1, what).await
+    }
+
+    /// Waits until `count` stderr lines satisfy `matches`: the host writes
+    /// its log from a background thread, so a line can trail the response
+    /// that caused it.
+    pub async fn wait_for_stderr_lines(
+        &mut self,
+        matches: impl Fn(&str) -> bool,
+        count: usize,
+        what: &str,
+    ) -> String {
         let started = Instant::now();
         loop {
             let stderr = self.stderr();
-            if stderr.lines().any(&matches) {
+            if stderr.lines().filter(|line| matches(line)).count() >= count {
                 return stderr;
             }
             if let Ok(Some(status)) = self.child.try_wait() {

@@ -234,15 +234,14 @@ async fn files_env_and_http_only_as_granted() {
         0,
         "a denied request reached the server"
     );
-    let stderr = session.host.stderr();
-    let denied_lines = stderr
-        .lines()
-        .filter(|l| l.contains("WARN") && l.contains("outbound HTTP denied"))
-        .count();
-    assert!(
-        denied_lines >= 3,
-        "expected a WARN line per denied request:\n{stderr}"
-    );
+    session
+        .host
+        .wait_for_stderr_lines(
+            |l| l.contains("WARN") && l.contains("outbound HTTP denied"),
+            3,
+            "a WARN line per denied request",
+        )
+        .await;
     // The granted origin is reached: a real 200 comes back.
     assert_eq!(
         ok_text(
@@ -358,7 +357,7 @@ async fn resource_abuse_fails_only_that_call() {
         )
         .plugin("h", Fixture::Hostile.path(), "limits = { memory_mb = 256 }")
         .write();
-    let session = connect(&config, Link::Stdio, Era::Legacy).await;
+    let mut session = connect(&config, Link::Stdio, Era::Legacy).await;
     let client = &session.client;
     let cases: [(&str, Value, &[&str]); 5] = [
         // Infinite loop under a 500 ms limit.
@@ -411,7 +410,13 @@ async fn resource_abuse_fails_only_that_call() {
         ok_text(client, "h_chatty", json!({"kib": 1024})).await,
         "wrote 13797 lines"
     );
-    let stderr = session.host.stderr();
+    let stderr = session
+        .host
+        .wait_for_stderr_line(
+            |l| l.contains("switchboard::plugin") && l.contains("chatty plugin output line"),
+            "the plugin's output in the host log",
+        )
+        .await;
     let logged = &stderr[before..];
     assert!(
         logged.len() < 64 * 1024,
