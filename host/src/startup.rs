@@ -69,7 +69,7 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
         .unwrap_or(0);
     let runtime = Runtime::new(config.server.cache_dir.clone(), max_memory_mb)
         .map(Arc::new)
-        .map_err(|e| LoadErrors(vec![format!("cannot start the wasm engine: {e:#}")]))?;
+        .map_err(|e| LoadErrors(vec![format!("cannot set up the plugin runtime: {e:#}")]))?;
 
     // Compile on blocking threads, all plugins at once.
     let compiles: Vec<_> = config

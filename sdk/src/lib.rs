@@ -22,7 +22,9 @@
 //! crate-type = ["cdylib", "rlib"]   # cdylib: the component; rlib: native unit tests
 //!
 //! [dependencies]
-//! switchboard-sdk = "0.1"
+//! # Not on crates.io: a path to the `sdk` folder of a Switchboard clone
+//! # (`cargo add switchboard-sdk --path /path/to/switchboard/sdk` writes it).
+//! switchboard-sdk = { path = "/path/to/switchboard/sdk" }
 //! serde = { version = "1", features = ["derive"] }
 //! schemars = "1"
 //! ```
@@ -141,6 +143,59 @@
 //!
 //! The raw WIT bindings are in [`bindings`] for anything the typed API does
 //! not cover.
+//!
+//! # Files, environment variables and outbound HTTP
+//!
+//! A plugin has none of these until the admin grants them in the host's
+//! config (`grants.dirs`, `grants.env`, `grants.http`; see the admin guide).
+//! Once granted they are plain WASI, so the standard library works:
+//!
+//! ```no_run
+//! use switchboard_sdk::ToolError;
+//!
+//! // grants.dirs = { "/data" = { path = "./notes", mode = "rw" } }
+//! fn save(name: &str, text: &str) -> Result<String, ToolError> {
+//!     std::fs::create_dir_all("/data/saved")?;
+//!     std::fs::write(format!("/data/saved/{name}.txt"), text)?;
+//!     // Folders outside the grants do not exist in the sandbox.
+//!     Ok(std::fs::read_to_string(format!("/data/saved/{name}.txt"))?)
+//! }
+//!
+//! // grants.env = ["LANG"]: the value it had when the host started; every
+//! // other variable is unset.
+//! fn language() -> String {
+//!     std::env::var("LANG").unwrap_or_else(|_| "C".into())
+//! }
+//! # let _ = (save("a", "b"), language());
+//! ```
+//!
+//! Outbound HTTP goes through `wasi:http/outgoing-handler`, e.g. with the
+//! [`wasip2`](https://docs.rs/wasip2) crate (`wasip2 = "2"`). A request to
+//! an origin the grants do not name fails with `HTTP-request-denied`:
+//!
+//! ```no_run
+//! use wasip2::http::outgoing_handler;
+//! use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
+//!
+//! // grants.http = ["https://api.example.com"]
+//! fn status_of(path: &str) -> Result<u16, String> {
+//!     let request = OutgoingRequest::new(Fields::new());
+//!     request.set_scheme(Some(&Scheme::Https)).map_err(|()| "bad scheme")?;
+//!     request.set_authority(Some("api.example.com")).map_err(|()| "bad authority")?;
+//!     request.set_path_with_query(Some(path)).map_err(|()| "bad path")?;
+//!     let response = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
+//!     response.subscribe().block();
+//!     match response.get() {
+//!         Some(Ok(Ok(response))) => Ok(response.status()),
+//!         Some(Ok(Err(e))) => Err(format!("{e:?}")),
+//!         Some(Err(())) | None => Err("no response".into()),
+//!     }
+//! }
+//! # let _ = status_of("/");
+//! ```
+//!
+//! The host's end-to-end tests exercise each of these through a real plugin
+//! (`tests/fixtures/hostile`), granted and not.
 
 #![warn(missing_docs)]
 

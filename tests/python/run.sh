@@ -6,22 +6,21 @@
 #   tests/python/run.sh                 # everything
 #   tests/python/run.sh -k stdio -x     # extra arguments go to pytest
 #
-# Installs the requirements into the Python that runs it: set PYTHON (or
-# activate a virtualenv) to choose one. Needs cargo with the wasm32-wasip2
-# target.
+# Installs the requirements into its own virtualenv, tests/python/.venv
+# (created with $PYTHON, default python3; never into the user's Python), only
+# when that venv lacks the pinned requirements. Needs cargo with the
+# wasm32-wasip2 target.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
-PYTHON="${PYTHON:-python3}"
-
 log() { echo "python-tests: $*" >&2; }
 
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
-    || { log "$PYTHON is older than 3.10, which mcp 2.3 needs"; exit 1; }
-log "installing requirements into $("$PYTHON" -c 'import sys; print(sys.prefix)')"
-PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
+# shellcheck source=../venv.sh
+. "$ROOT/tests/venv.sh"
+ensure_venv "$HERE/.venv" "$HERE/requirements.txt"
+PYTHON="$HERE/.venv/bin/python"
 
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2

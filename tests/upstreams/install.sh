@@ -25,14 +25,10 @@ if [ ! -f "$HERE/node_modules/@modelcontextprotocol/server-everything/dist/index
 fi
 
 # --- PyPI: mcp-server-time, in a virtualenv ---------------------------------
-VENV="$HERE/.venv"
-STAMP="$VENV/installed-requirements.txt"
-if [ ! -x "$VENV/bin/mcp-server-time" ] || ! cmp -s "$HERE/requirements.txt" "$STAMP"; then
-    PYTHON="${PYTHON:-python3}"
-    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
-        || { log "$PYTHON is older than 3.10, which mcp-server-time needs"; exit 1; }
-    [ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$PYTHON" -m venv "$VENV"; }
-    log "installing requirements.txt into $VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
-    cp "$HERE/requirements.txt" "$STAMP"
+# shellcheck source=../venv.sh
+. "$HERE/../venv.sh"
+ensure_venv "$HERE/.venv" "$HERE/requirements.txt"
+if [ ! -x "$HERE/.venv/bin/mcp-server-time" ]; then
+    log "$HERE/.venv has no mcp-server-time: remove the folder and run again"
+    exit 1
 fi

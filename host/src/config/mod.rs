@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+#[cfg(test)]
+mod reference_tests;
 mod upstream;
 
 pub use upstream::{BreakerSettings, Endpoint, RestartSettings, Secret, UpstreamConfig};
@@ -32,7 +34,16 @@ pub const MAX_TOOL_NAME_LEN: usize = 64;
 /// A configuration problem, with where it is.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    /// No file at `path`. Desktop clients start the host in a folder of
+    /// their choosing, so the message names the folder a relative path was
+    /// resolved against.
+    #[error(
+        "config file {} not found{}; pass the config with `--config FILE` (an absolute path when an MCP client starts the host)",
+        resolved.display(),
+        relative_note(path, resolved)
+    )]
+    NotFound { path: PathBuf, resolved: PathBuf },
+    #[error("cannot read config file {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -340,9 +351,18 @@ pub struct DirGrant {
 impl Config {
     /// Reads and validates the file at `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ConfigError::NotFound {
+                    path: path.to_owned(),
+                    resolved: std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
+                }
+            } else {
+                ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
         })?;
         Self::parse(&text, path)
     }
@@ -616,6 +636,19 @@ fn check_tool_pattern(
     Ok(())
 }
 
+fn relative_note(path: &Path, resolved: &Path) -> String {
+    if path.is_absolute() {
+        String::new()
+    } else {
+        let folder = resolved.parent().unwrap_or(resolved);
+        format!(
+            " (`{}` is relative to the working directory, {})",
+            path.display(),
+            folder.display()
+        )
+    }
+}
+
 /// `[A-Za-z0-9_-]+`: what every MCP client accepts in a tool name.
 pub fn is_valid_name_part(s: &str) -> bool {
     !s.is_empty()
@@ -629,12 +662,90 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// `$XDG_CACHE_HOME/switchboard`, else `$HOME/.cache/switchboard`, else a
+/// folder of this user's in the temp folder (`<temp>/switchboard-<uid>` on
+/// unix, where the temp folder is shared; Windows' is already per user).
 fn default_cache_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("switchboard")
+    #[cfg(unix)]
+    let user = Some(rustix::process::geteuid().as_raw());
+    #[cfg(not(unix))]
+    let user = None;
+    cache_dir_from(
+        std::env::var_os("XDG_CACHE_HOME"),
+        std::env::var_os("HOME"),
+        std::env::temp_dir(),
+        user,
+    )
+}
+
+/// [`default_cache_dir`] apart from the environment. An empty or relative
+/// `XDG_CACHE_HOME` or `HOME` is ignored (the XDG rule), rather than
+/// putting the cache under whatever folder the host was started in.
+fn cache_dir_from(
+    xdg_cache_home: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+    temp: PathBuf,
+    user: Option<u32>,
+) -> PathBuf {
+    let absolute = |value: Option<std::ffi::OsString>| {
+        value.map(PathBuf::from).filter(|path| path.is_absolute())
+    };
+    if let Some(base) = absolute(xdg_cache_home) {
+        return base.join("switchboard");
+    }
+    if let Some(home) = absolute(home) {
+        return home.join(".cache").join("switchboard");
+    }
+    match user {
+        Some(uid) => temp.join(format!("switchboard-{uid}")),
+        None => temp.join("switchboard"),
+    }
+}
+
+// Unix paths: on Windows `/x` is not absolute.
+#[cfg(all(test, unix))]
+mod cache_dir_tests {
+    use super::cache_dir_from;
+    use std::path::{Path, PathBuf};
+
+    fn dir(xdg: Option<&str>, home: Option<&str>) -> PathBuf {
+        cache_dir_from(
+            xdg.map(Into::into),
+            home.map(Into::into),
+            PathBuf::from("/tmp"),
+            Some(1000),
+        )
+    }
+
+    #[test]
+    fn xdg_cache_home_then_home_then_a_per_user_temp_folder() {
+        assert_eq!(
+            dir(Some("/x/cache"), Some("/home/u")),
+            Path::new("/x/cache/switchboard")
+        );
+        assert_eq!(
+            dir(None, Some("/home/u")),
+            Path::new("/home/u/.cache/switchboard")
+        );
+        assert_eq!(dir(None, None), Path::new("/tmp/switchboard-1000"));
+        assert_eq!(
+            cache_dir_from(None, None, PathBuf::from("/tmp"), None),
+            Path::new("/tmp/switchboard")
+        );
+    }
+
+    #[test]
+    fn empty_or_relative_variables_are_ignored() {
+        assert_eq!(
+            dir(Some(""), Some("/home/u")),
+            Path::new("/home/u/.cache/switchboard")
+        );
+        assert_eq!(
+            dir(Some("cache"), Some("")),
+            Path::new("/tmp/switchboard-1000")
+        );
+        assert_eq!(dir(None, Some("home")), Path::new("/tmp/switchboard-1000"));
+    }
 }
 
 #[cfg(test)]

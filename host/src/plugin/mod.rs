@@ -3,6 +3,7 @@
 //! different clients never see each other's state).
 
 mod cache;
+mod component_file;
 mod http_gate;
 pub mod inspect;
 mod instances;
@@ -119,6 +120,10 @@ impl Runtime {
                 Engine::new(&config)?
             }
         };
+        // Before anything else starts: a cache folder another user could
+        // write to is an error at start (`serve` and `check` both fail,
+        // naming the folder and the fix), never a silent fallback.
+        let cache = CompileCache::new(cache_dir, &engine)?;
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -137,7 +142,6 @@ impl Runtime {
                 }
             })?;
 
-        let cache = CompileCache::new(cache_dir, &engine);
         Ok(Self {
             engine,
             linker,
@@ -161,8 +165,7 @@ impl Runtime {
             path: plugin.component.clone(),
             reason,
         };
-        let bytes = std::fs::read(&plugin.component)
-            .map_err(|e| fail(format!("cannot read the component: {e}")))?;
+        let bytes = component_file::read(&plugin.component).map_err(fail)?;
         inspect::check_header(&bytes).map_err(|e| fail(e.to_string()))?;
         let (component, outcome) = self
             .cache

@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 use switchboard_e2e::{
-    CliOutput, ConfigBuilder, ConfigFile, Era, Fixture, Link, cli_command, connect, run_cli,
+    CliOutput, ConfigBuilder, ConfigFile, Era, Fixture, Link, cli_command, connect, host_binary,
+    run_cli,
 };
 
 /// Asserts some line of `text` contains every one of `needles`.
@@ -33,6 +34,62 @@ fn broken_plugins_config() -> ConfigFile {
     config
 }
 
+/// Started without `--config` in a folder with no `switchboard.toml` (as a
+/// desktop client does), every command says which file it looked for, in
+/// which folder, and how to pass one; the OS error is not printed twice.
+#[test]
+fn a_missing_config_names_the_folder_and_the_fix() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    for args in [&["check"][..], &["serve", "--stdio"], &["tools"]] {
+        let output = std::process::Command::new(host_binary())
+            .args(args)
+            .current_dir(folder.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run switchboard");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: stdout must stay clean");
+        let expected = format!(
+            "error: config file {} not found (`switchboard.toml` is relative to the working directory, {}); pass the config with `--config FILE`",
+            folder.path().join("switchboard.toml").display(),
+            folder.path().display()
+        );
+        assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+        assert_eq!(stderr.matches("os error").count(), 0, "{args:?}: {stderr}");
+    }
+}
+
+/// A component path into a crate's `target/` that cargo never wrote,
+/// because the crate builds no `cdylib`: `check` says so.
+#[test]
+fn check_explains_a_crate_that_builds_no_component() {
+    let config = ConfigBuilder::new()
+        .plugin(
+            "mine",
+            "my-tools/target/wasm32-wasip2/release/my_tools.wasm",
+            "",
+        )
+        .write();
+    let crate_dir = config.dir().join("my-tools");
+    std::fs::create_dir_all(crate_dir.join("src")).expect("crate folder");
+    std::fs::write(
+        crate_dir.join("Cargo.toml"),
+        "[package]\nname = \"my-tools\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    )
+    .expect("manifest");
+    let check = run_cli(&config, &["check"]);
+    check.assert_failure();
+    assert_line(
+        &check.stderr,
+        &[
+            "plugin `mine`",
+            "the crate `my-tools`",
+            "has no `crate-type = [\"cdylib\"]` under `[lib]`",
+        ],
+    );
+}
+
 /// `check` reports every broken plugin at once, each error naming the
 /// plugin, its file and what is wrong; `serve` refuses the same config.
 #[test]
@@ -56,7 +113,14 @@ fn check_reports_every_bad_plugin() {
             "core WebAssembly module, not a component",
         ],
     );
-    assert_line(stderr, &["plugin `missing`", "missing.wasm", "cannot read"]);
+    let missing = config.dir().join("missing.wasm");
+    assert_line(
+        stderr,
+        &[
+            "plugin `missing`",
+            &format!("no component file at {}", missing.display()),
+        ],
+    );
     assert_line(
         stderr,
         &[
