@@ -243,6 +243,59 @@ fn compile_cache_miss_then_hit() {
     assert_eq!(cache_column(&second, "kit"), "hit", "{second}");
 }
 
+/// The compile cache holds native code the host runs: an entry altered on
+/// disk is recompiled (with a warning naming it), never loaded, and a folder
+/// others may write to is refused at start with the fix.
+#[cfg(unix)]
+#[test]
+fn a_tampered_cache_entry_is_recompiled_and_an_open_cache_folder_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let cache = tempfile::tempdir().expect("a cache dir");
+    let config = ConfigBuilder::testkit(1_000)
+        .cache_dir(cache.path())
+        .write();
+    let first = run_cli(&config, &["check"]);
+    assert_eq!(cache_column(&first, "kit"), "miss", "{first}");
+
+    let mut tampered = 0;
+    for entry in std::fs::read_dir(cache.path()).expect("the cache dir exists") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|ext| ext == "cwasm") {
+            let mut bytes = std::fs::read(&path).expect("read the entry");
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0xff;
+            std::fs::write(&path, bytes).expect("write the entry");
+            tampered += 1;
+        }
+    }
+    assert_eq!(tampered, 1, "expected one entry for the one component");
+    let second = run_cli(&config, &["check"]);
+    second.assert_success();
+    assert_eq!(cache_column(&second, "kit"), "miss", "{second}");
+    assert_line(
+        &second.stderr,
+        &["WARN", "ignoring compile cache entry", ".cwasm"],
+    );
+    let third = run_cli(&config, &["check"]);
+    assert_eq!(cache_column(&third, "kit"), "hit", "{third}");
+
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777))
+        .expect("chmod the cache dir");
+    let refused = run_cli(&config, &["check"]);
+    refused.assert_failure();
+    assert_line(
+        &refused.stderr,
+        &[
+            &format!(
+                "compile cache folder {} is not safe",
+                cache.path().display()
+            ),
+            "writable by group or others",
+            "chmod 700",
+        ],
+    );
+}
+
 /// `switchboard call`: the result as JSON on stdout, progress on stderr,
 /// exit 1 with `error (kind): message` for failures, 1 for `isError`.
 #[test]
