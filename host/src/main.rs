@@ -33,6 +33,10 @@ struct Cli {
     /// The admin config file.
     #[arg(long, short, global = true, default_value = DEFAULT_CONFIG_FILE)]
     config: PathBuf,
+    /// How log lines (on stderr) are written: `text`, or `json` (one object
+    /// per line, for log shippers).
+    #[arg(long, global = true, value_enum, default_value_t = telemetry::LogFormat::Text)]
+    log_format: telemetry::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -73,7 +77,7 @@ fn main() -> ExitCode {
         Command::Serve { .. } => "info,rmcp=warn",
         _ => "warn",
     };
-    let _logs = telemetry::init(default_filter);
+    let _logs = telemetry::init(default_filter, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -296,6 +296,42 @@ fn a_tampered_cache_entry_is_recompiled_and_an_open_cache_folder_refused() {
     );
 }
 
+/// `--log-format json`: every log line on stderr is one JSON object with
+/// the event's level, target and fields (the audit line's included), for log
+/// shippers; stdout is unchanged.
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let config = ConfigBuilder::testkit(10_000).write();
+    let output = cli_command(
+        &config,
+        &[
+            "--log-format",
+            "json",
+            "call",
+            "kit_echo",
+            r#"{"text": "hi"}"#,
+        ],
+    )
+    .env("RUST_LOG", "info")
+    .output()
+    .expect("run switchboard");
+    assert!(output.status.success(), "{output:?}");
+    let stdout: Value = serde_json::from_slice(&output.stdout).expect("the result is JSON");
+    assert_eq!(stdout["content"][0]["text"], "hi", "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let audit = lines
+        .iter()
+        .find(|line| line["target"] == "switchboard::audit")
+        .unwrap_or_else(|| panic!("no audit line in:\n{stderr}"));
+    assert_eq!(audit["level"], "INFO", "{audit}");
+    assert_eq!(audit["name"], "kit_echo", "{audit}");
+    assert_eq!(audit["outcome"], "ok", "{audit}");
+}
+
 /// `switchboard call`: the result as JSON on stdout, progress on stderr,
 /// exit 1 with `error (kind): message` for failures, 1 for `isError`.
 #[test]
