@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 pub use crate::changes::ListChanged;
+use crate::metrics::{self, Outcome};
 use crate::provider::{FailureKind, Provider, ToolFailure};
 use crate::registry::{Registry, resource_uri};
 
@@ -134,14 +135,17 @@ impl CallScope {
     }
 }
 
-/// The audit line of one request. Written when it ends, or, if its future
-/// is dropped first (its caller was cancelled or went away), as `cancelled`
-/// then: every request leaves exactly one line.
+/// The audit line of one request, and its metrics. Written when it ends,
+/// or, if its future is dropped first (its caller was cancelled or went
+/// away), as `cancelled` then: every request leaves exactly one line.
 struct AuditLine<'a> {
     caller: &'a Caller,
     request: &'static str,
     callee: &'a str,
     name: &'a str,
+    /// Whether `name` may be a metric label value: only once the registry
+    /// knows it (`callee` is set), and never for resource URIs.
+    name_is_label: bool,
     started: Instant,
     finished: bool,
 }
@@ -153,17 +157,37 @@ impl<'a> AuditLine<'a> {
             request,
             callee: "-",
             name,
+            name_is_label: true,
             started: Instant::now(),
             finished: false,
         }
     }
 
-    fn record(&mut self, outcome: &str, reason: &str) {
+    /// For a request named by a resource URI: a client may make up any
+    /// number of them, even within a provider's namespace, so the URI is
+    /// in the audit line but never a metric label.
+    fn named_by_uri(mut self) -> Self {
+        self.name_is_label = false;
+        self
+    }
+
+    fn record(&mut self, outcome: Outcome, reason: &str) {
         self.finished = true;
         let (caller, request, callee, name) = (self.caller, self.request, self.callee, self.name);
-        let elapsed_us = self.started.elapsed().as_micros() as u64;
+        let elapsed = self.started.elapsed();
+        // An unknown name (callee `-`) is whatever the client typed: one
+        // placeholder, or a client could mint series without end.
+        let label = if self.name_is_label && callee != "-" {
+            name
+        } else {
+            metrics::UNKNOWN
+        };
+        metrics::request_finished(request, callee, label, caller, outcome, elapsed);
+        let elapsed_us = elapsed.as_micros() as u64;
+        let denied = outcome == Outcome::NoResult(FailureKind::Denied);
+        let outcome = outcome.as_str();
         // Denials stand out at warn level.
-        if outcome == FailureKind::Denied.as_str() {
+        if denied {
             tracing::warn!(target: "switchboard::audit", %caller, request, callee, name, outcome, elapsed_us, reason);
         } else {
             tracing::info!(target: "switchboard::audit", %caller, request, callee, name, outcome, elapsed_us, reason);
@@ -172,9 +196,9 @@ impl<'a> AuditLine<'a> {
 
     fn finish<T>(mut self, outcome: &Result<T, ToolFailure>, tool_error: bool) {
         match outcome {
-            Ok(_) if tool_error => self.record("tool-error", ""),
-            Ok(_) => self.record("ok", ""),
-            Err(failure) => self.record(failure.kind.as_str(), &failure.message),
+            Ok(_) if tool_error => self.record(Outcome::ToolError, ""),
+            Ok(_) => self.record(Outcome::Ok, ""),
+            Err(failure) => self.record(Outcome::NoResult(failure.kind), &failure.message),
         }
     }
 }
@@ -183,7 +207,7 @@ impl Drop for AuditLine<'_> {
     fn drop(&mut self) {
         if !self.finished {
             self.record(
-                FailureKind::Cancelled.as_str(),
+                Outcome::NoResult(FailureKind::Cancelled),
                 "abandoned: the caller stopped waiting",
             );
         }
@@ -260,7 +284,7 @@ impl Dispatcher {
                         format!("invalid arguments for `{name}`: {problems}"),
                     )),
                     Ok(()) => self
-                        .run(&registry, &entry.provider, name, scope, |child| {
+                        .run(&registry, audit.request, &entry.provider, name, scope, |child| {
                             entry.provider.call(&entry.local_name, arguments, child)
                         })
                         .await
@@ -295,7 +319,7 @@ impl Dispatcher {
         scope: RequestScope,
     ) -> Result<ReadResourceResult, ToolFailure> {
         let registry = self.registry();
-        let mut audit = AuditLine::new(caller, "resources/read", uri);
+        let mut audit = AuditLine::new(caller, "resources/read", uri).named_by_uri();
         let outcome = match registry.resource_for(caller, uri) {
             Err(failure) => {
                 audit.callee = registry.resource_owner(uri).unwrap_or("-");
@@ -303,9 +327,14 @@ impl Dispatcher {
             }
             Ok(route) => {
                 audit.callee = route.provider.name();
-                self.run(&registry, route.provider, uri, scope, |child| {
-                    route.provider.read_resource(route.local_uri, child)
-                })
+                self.run(
+                    &registry,
+                    audit.request,
+                    route.provider,
+                    uri,
+                    scope,
+                    |child| route.provider.read_resource(route.local_uri, child),
+                )
                 .await
                 .map_err(|mut failure| {
                     // The provider speaks of its own URI; the client knows
@@ -348,11 +377,18 @@ impl Dispatcher {
             }
             Ok(entry) => {
                 audit.callee = entry.provider.name();
-                self.run(&registry, &entry.provider, name, scope, |child| {
-                    entry
-                        .provider
-                        .get_prompt(&entry.local_name, arguments, child)
-                })
+                self.run(
+                    &registry,
+                    audit.request,
+                    &entry.provider,
+                    name,
+                    scope,
+                    |child| {
+                        entry
+                            .provider
+                            .get_prompt(&entry.local_name, arguments, child)
+                    },
+                )
                 .await
             }
         };
@@ -380,6 +416,9 @@ impl Dispatcher {
             }
         };
         let mut audit = AuditLine::new(caller, "completion/complete", &name);
+        if !is_prompt {
+            audit = audit.named_by_uri();
+        }
         let route = if is_prompt {
             registry
                 .prompt_for(caller, &name)
@@ -406,7 +445,7 @@ impl Dispatcher {
                 } else if let Reference::Resource(resource) = &mut request.r#ref {
                     resource.uri = local;
                 }
-                self.run(&registry, provider, &name, scope, |child| {
+                self.run(&registry, audit.request, provider, &name, scope, |child| {
                     provider.complete(request, child)
                 })
                 .await
@@ -416,12 +455,13 @@ impl Dispatcher {
         outcome
     }
 
-    /// Runs `work` on `provider` after the chain checks, under the
-    /// narrower of the caller's deadline and the provider's timeout, until
-    /// the caller cancels.
+    /// Runs `work` (a `request`, the MCP method) on `provider` after the
+    /// chain checks, under the narrower of the caller's deadline and the
+    /// provider's timeout, until the caller cancels.
     async fn run<'a, T>(
         self: &Arc<Self>,
         registry: &Registry,
+        request: &'static str,
         provider: &'a Arc<dyn Provider>,
         name: &str,
         scope: RequestScope,
@@ -464,6 +504,8 @@ impl Dispatcher {
             chain: chain.into(),
             dispatcher: self.clone(),
         };
+        // In flight from here until this future ends or is dropped.
+        let _in_flight = metrics::request_started(request, callee);
         // Providers stop at the deadline themselves, with a message naming
         // what they were doing; this bounds one that does not.
         let bounded = tokio::time::timeout_at(deadline.into(), work(child));

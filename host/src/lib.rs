@@ -12,6 +12,7 @@ pub mod dispatch;
 mod dispatch_tests;
 pub mod grants;
 pub mod logging;
+pub mod metrics;
 pub mod plugin;
 pub mod provider;
 pub mod registry;

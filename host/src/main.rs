@@ -120,7 +120,9 @@ async fn serve(config: &Config, stdio: bool, http: Option<SocketAddr>) -> anyhow
         return server::stdio::serve(loaded.dispatcher, config.server.page_size).await;
     }
     let addr = http.unwrap_or(config.server.http);
-    let server = HttpServer::bind(loaded.dispatcher, &config.server, addr).await?;
+    let server = HttpServer::bind(loaded.dispatcher, &config.server, addr)
+        .await?
+        .with_providers(loaded.plugins.len(), loaded.upstreams);
     let bound = server.local_addr()?;
     tracing::info!("serving MCP at http://{bound}/mcp");
     eprintln!("switchboard: listening on http://{bound}/mcp");

@@ -248,6 +248,9 @@ async fn keep_registry_current(
             "registry updated"
         );
         dispatcher.replace_registry(registry);
+        for (provider, kind) in &changed {
+            crate::metrics::list_changed(provider, *kind);
+        }
         let mut kinds: Vec<_> = changed.iter().map(|(_, kind)| *kind).collect();
         kinds.sort();
         kinds.dedup();

@@ -19,6 +19,7 @@ use super::state::{Interruption, PluginState};
 use super::wit::{PluginInstance, PluginPre};
 use crate::config::Limits;
 use crate::dispatch::CallScope;
+use crate::metrics::{self, Instantiation, SpareGauge};
 use crate::provider::{FailureKind, ToolFailure};
 
 /// Everything needed to make one of a plugin's instances.
@@ -36,13 +37,16 @@ impl InstanceFactory {
     }
 
     /// A fresh store holding the plugin's sandbox and limits, stopped at
-    /// `deadline` or when `cancel` fires.
+    /// `deadline` or when `cancel` fires. One with a call's `scope` is for
+    /// an instance made on that call's path (no spare was ready), and is
+    /// counted as such.
     pub fn new_store(
         &self,
         scope: Option<CallScope>,
         deadline: Instant,
         cancel: CancellationToken,
     ) -> Result<Store<PluginState>, ToolFailure> {
+        let on_call = scope.is_some();
         let memory_bytes =
             usize::try_from(self.limits.memory_mb * 1024 * 1024).unwrap_or(usize::MAX);
         let state = PluginState::new(
@@ -74,6 +78,9 @@ impl InstanceFactory {
             }
             Ok(UpdateDeadline::Yield(1))
         });
+        if on_call {
+            metrics::instantiated(&self.name, Instantiation::OnCall);
+        }
         Ok(store)
     }
 }
@@ -105,8 +112,15 @@ impl Spare {
 pub struct Spares {
     ready: Arc<Mutex<Vec<Spare>>>,
     /// `None` when the plugin keeps no spares (`spare_instances = 0`).
+    keeper: Option<Keeper>,
+}
+
+struct Keeper {
     /// Wakes the background task when a spare was taken.
-    refill: Option<mpsc::UnboundedSender<()>>,
+    refill: mpsc::UnboundedSender<()>,
+    /// How many spares are ready; set under the `ready` lock, so it
+    /// follows every push and pop in order.
+    gauge: SpareGauge,
 }
 
 impl Spares {
@@ -114,7 +128,7 @@ impl Spares {
     pub fn none() -> Self {
         Self {
             ready: Arc::new(Mutex::new(Vec::new())),
-            refill: None,
+            keeper: None,
         }
     }
 
@@ -127,19 +141,32 @@ impl Spares {
         }
         let ready = Arc::new(Mutex::new(Vec::new()));
         let (refill, requests) = mpsc::unbounded_channel();
-        tokio::spawn(keep_ready(factory, ready.clone(), target, requests));
+        let gauge = metrics::spare_gauge(&factory.name);
+        gauge.set(0);
+        tokio::spawn(keep_ready(
+            factory,
+            ready.clone(),
+            target,
+            requests,
+            gauge.clone(),
+        ));
         let _ = refill.send(());
         Self {
             ready,
-            refill: Some(refill),
+            keeper: Some(Keeper { refill, gauge }),
         }
     }
 
     /// A ready spare, if there is one; another is made in the background.
     pub fn take(&self) -> Option<Spare> {
-        let refill = self.refill.as_ref()?;
-        let spare = lock(&self.ready).pop()?;
-        let _ = refill.send(());
+        let keeper = self.keeper.as_ref()?;
+        let spare = {
+            let mut ready = lock(&self.ready);
+            let spare = ready.pop()?;
+            keeper.gauge.set(ready.len());
+            spare
+        };
+        let _ = keeper.refill.send(());
         Some(spare)
     }
 }
@@ -154,11 +181,17 @@ async fn keep_ready(
     ready: Arc<Mutex<Vec<Spare>>>,
     target: usize,
     mut requests: mpsc::UnboundedReceiver<()>,
+    gauge: SpareGauge,
 ) {
     while requests.recv().await.is_some() {
         while lock(&ready).len() < target {
             match make_spare(&factory).await {
-                Ok(spare) => lock(&ready).push(spare),
+                Ok(spare) => {
+                    metrics::instantiated(&factory.name, Instantiation::Spare);
+                    let mut ready = lock(&ready);
+                    ready.push(spare);
+                    gauge.set(ready.len());
+                }
                 Err(problem) => {
                     // Calls then instantiate on their own path and report
                     // whatever goes wrong there to their client.

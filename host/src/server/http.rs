@@ -1,4 +1,6 @@
-//! MCP over Streamable HTTP at `/mcp`, both protocol eras on one endpoint.
+//! MCP over Streamable HTTP at `/mcp`, both protocol eras on one endpoint;
+//! `/healthz` and `/readyz` beside it ([`super::health`]), and `/metrics`
+//! ([`crate::metrics`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,14 +11,20 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio_util::sync::CancellationToken;
 
 use super::McpHandler;
+use super::health::Probes;
+use super::host_check::AllowedHosts;
 use crate::config::ServerSettings;
 use crate::dispatch::Dispatcher;
+use crate::upstream::Upstream;
 
 /// A bound, not yet serving, HTTP endpoint (bind first so callers learn the
 /// real port before serving, e.g. with `--http 127.0.0.1:0`).
 pub struct HttpServer {
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    /// `/healthz` and `/readyz`, routed when serving.
+    probes: Probes,
+    allowed_hosts: AllowedHosts,
     shutdown: CancellationToken,
 }
 
@@ -27,6 +35,8 @@ impl HttpServer {
         addr: SocketAddr,
     ) -> anyhow::Result<Self> {
         let shutdown = CancellationToken::new();
+        let probes = Probes::new(dispatcher.clone());
+        let allowed_hosts = AllowedHosts::new(&settings.allowed_hosts);
         let mut config = StreamableHttpServerConfig::default()
             .with_allowed_hosts(settings.allowed_hosts.clone())
             .with_allowed_origins(settings.allowed_origins.clone())
@@ -42,15 +52,33 @@ impl HttpServer {
             Arc::new(LocalSessionManager::default()),
             config,
         );
-        let router = axum::Router::new().nest_service("/mcp", service);
+        // `/metrics` names plugins, tools and upstreams: the same Host check.
+        let metrics = axum::Router::new()
+            .route("/metrics", axum::routing::get(crate::metrics::handler))
+            .layer(axum::middleware::from_fn_with_state(
+                allowed_hosts.clone(),
+                super::host_check::guard,
+            ));
+        let router = axum::Router::new()
+            .nest_service("/mcp", service)
+            .merge(metrics);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         Ok(Self {
             listener,
             router,
+            probes,
+            allowed_hosts,
             shutdown,
         })
+    }
+
+    /// What `/readyz` reports on besides the registry: how many plugins
+    /// were loaded, and the upstreams (their live handles).
+    pub fn with_providers(mut self, plugins: usize, upstreams: Vec<Arc<Upstream>>) -> Self {
+        self.probes = self.probes.with_providers(plugins, upstreams);
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -63,7 +91,8 @@ impl HttpServer {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let shutdown = self.shutdown.clone();
-        axum::serve(without_nagle(self.listener), self.router)
+        let router = self.router.merge(self.probes.router(&self.allowed_hosts));
+        axum::serve(without_nagle(self.listener), router)
             .with_graceful_shutdown(async move {
                 stop.await;
                 shutdown.cancel();

@@ -2,6 +2,8 @@
 //! both protocol eras (rmcp negotiates per request / per session).
 
 mod era;
+pub mod health;
+mod host_check;
 pub mod http;
 mod lists;
 pub mod stdio;

@@ -180,6 +180,7 @@ impl Upstream {
             .enumerate()
             .map(|(index, endpoint)| {
                 Arc::new(Replica::new(
+                    &config.name,
                     index,
                     endpoint.clone(),
                     breaker::Breaker::new(config.breaker),
@@ -268,6 +269,12 @@ impl Upstream {
             tools: self.shared.listing().tools.len(),
             replicas: self.shared.replicas.iter().map(|r| r.status()).collect(),
         }
+    }
+
+    /// Whether some replica has connected and listed what the upstream
+    /// offers at least once since the host started (never unset again).
+    pub fn has_connected(&self) -> bool {
+        self.shared.listing().capabilities.is_some()
     }
 
     /// One request that is not a tool call, on a ready replica, within the

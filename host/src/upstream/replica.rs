@@ -15,6 +15,7 @@ use super::breaker::{Admission, Breaker};
 use super::connection::{self, ProgressRoutes, Session, UpstreamClient};
 use crate::changes::ListChanged;
 use crate::config::Endpoint;
+use crate::metrics::{self, ReplicaMetrics};
 
 /// Failed starts (or runs shorter than [`STABLE_AFTER`]) in a row that make
 /// a crash loop.
@@ -42,6 +43,15 @@ pub enum Health {
 }
 
 impl Health {
+    fn metric_state(&self) -> metrics::ReplicaState {
+        match self {
+            Health::Starting => metrics::ReplicaState::Starting,
+            Health::Ready => metrics::ReplicaState::Ready,
+            Health::Down { .. } => metrics::ReplicaState::Down,
+            Health::CrashLoop { .. } => metrics::ReplicaState::CrashLoop,
+        }
+    }
+
     pub fn describe(&self, now: Instant) -> String {
         match self {
             Health::Starting => "starting".into(),
@@ -91,6 +101,9 @@ pub struct Replica {
     reconnect: Notify,
     reconnect_session: AtomicU64,
     sessions: AtomicU64,
+    /// Its state, restarts and breaker for `/metrics`; updated with the
+    /// state, under its lock.
+    metrics: ReplicaMetrics,
 }
 
 /// A snapshot for `check` and logs.
@@ -104,7 +117,10 @@ pub struct ReplicaStatus {
 }
 
 impl Replica {
-    pub fn new(index: usize, endpoint: Endpoint, breaker: Breaker) -> Self {
+    /// Replica `index` of upstream `upstream`, starting.
+    pub fn new(upstream: &str, index: usize, endpoint: Endpoint, breaker: Breaker) -> Self {
+        let metrics = metrics::replica(upstream, index);
+        metrics.breaker_open(!breaker.is_closed());
         Self {
             index,
             endpoint,
@@ -120,6 +136,7 @@ impl Replica {
             reconnect: Notify::new(),
             reconnect_session: AtomicU64::new(0),
             sessions: AtomicU64::new(0),
+            metrics,
         }
     }
 
@@ -215,11 +232,13 @@ impl Replica {
         if health == Health::Ready {
             if state.ever_ready {
                 state.restarts += 1;
+                self.metrics.restarted();
             }
             state.ever_ready = true;
             state.pid = pid;
         }
         state.link = link;
+        self.metrics.state(health.metric_state());
         state.health = health;
     }
 }
@@ -232,17 +251,23 @@ pub struct InFlight {
 }
 
 impl InFlight {
+    // Only an outcome moves the breaker between closed and not closed
+    // (admitting a probe and releasing one keep it open), so only these
+    // two update its gauge.
     pub fn succeeded(mut self) {
         self.settled = true;
-        self.replica.lock().breaker.record_success();
+        let mut state = self.replica.lock();
+        state.breaker.record_success();
+        self.replica.metrics.breaker_open(false);
     }
 
     pub fn failed(mut self, reason: &str) {
         self.settled = true;
+        let mut state = self.replica.lock();
+        state.breaker.record_failure(Instant::now(), reason);
         self.replica
-            .lock()
-            .breaker
-            .record_failure(Instant::now(), reason);
+            .metrics
+            .breaker_open(!state.breaker.is_closed());
     }
 }
 

@@ -10,6 +10,7 @@ mod cli;
 mod http;
 mod malformed;
 mod mcp;
+mod metrics;
 mod sandbox;
 mod upstream;
 
