@@ -3,28 +3,33 @@
 # folder that is removed on success and kept on failure, and the host started
 # on a free port. Needs a `log` function and $ROOT (the repository).
 
-# build_host PACKAGE: builds the host (debug) and the fixture plugin PACKAGE
-# (release, wasm32-wasip2), or takes SWITCHBOARD_BIN and SWITCHBOARD_WASM_DIR
-# when both are set; sets $BIN and $WASM.
+# build_host PACKAGE [MORE...]: builds the host (debug) and the plugins
+# PACKAGE... (release, wasm32-wasip2), or takes SWITCHBOARD_BIN and
+# SWITCHBOARD_WASM_DIR when both are set; sets $BIN, $WASM_DIR and $WASM
+# (the first package's component).
 build_host() {
-    local package="$1"
+    local package="$1" p
     if [ -n "${SWITCHBOARD_BIN:-}" ] && [ -n "${SWITCHBOARD_WASM_DIR:-}" ]; then
         BIN="$SWITCHBOARD_BIN"
-        WASM="$SWITCHBOARD_WASM_DIR/${package//-/_}.wasm"
+        WASM_DIR="$SWITCHBOARD_WASM_DIR"
         log "using SWITCHBOARD_BIN=$BIN"
     else
         if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
             rustup target add wasm32-wasip2
         fi
-        log "building the host and $package"
+        log "building the host and $*"
         cargo build --quiet -p switchboard
-        cargo build --quiet --target wasm32-wasip2 --release -p "$package"
+        local packages=()
+        for p in "$@"; do packages+=(-p "$p"); done
+        cargo build --quiet --target wasm32-wasip2 --release "${packages[@]}"
         local target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
         BIN="$target_dir/debug/switchboard"
-        WASM="$target_dir/wasm32-wasip2/release/${package//-/_}.wasm"
+        WASM_DIR="$target_dir/wasm32-wasip2/release"
     fi
-    local f
-    for f in "$BIN" "$WASM"; do
+    WASM="$WASM_DIR/${package//-/_}.wasm"
+    local f files=("$BIN")
+    for p in "$@"; do files+=("$WASM_DIR/${p//-/_}.wasm"); done
+    for f in "${files[@]}"; do
         [ -f "$f" ] || { log "missing $f"; exit 1; }
     done
 }

