@@ -11,9 +11,10 @@
 //! The schemas are made portable (see [`input_schema_for`]): one `type` per
 //! schema (clients that map tools onto a single-`type` dialect, such as
 //! Gemini's function declarations, take them as they are), only standard
-//! `format`s, and an `Option<T>` argument is "`T`, may be left out" rather
-//! than "`T` or `null`". The MCP Inspector's `--strict` lint finds nothing
-//! in the example plugins' tools; `tests/clients/run.sh` checks that.
+//! `format`s, and an `Option<T>` argument is not required and is
+//! `{"anyOf": [T, {"type": "null"}]}` (no `type` array). The MCP Inspector's
+//! `--strict` lint finds nothing in the example plugins' tools;
+//! `tests/clients/run.sh` checks that.
 //!
 //! # A complete plugin
 //!

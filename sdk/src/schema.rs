@@ -6,22 +6,19 @@
 //! Each rewrite keeps the set of values the schema accepts equal to what the
 //! Rust type (de)serializes, except where noted:
 //!
-//! - **Optional properties lose `null`.** A property that may be absent (not
-//!   in `required`), whose schema is schemars' nullable spelling of an
-//!   `Option<T>` (`"type": [T, "null"]`, `anyOf: [T, {"type": "null"}]`,
-//!   `null` in an `enum`), gets the schema of `T`, and a `"default": null`
-//!   goes with it. For arguments (deserialize contract) that is every
-//!   `Option` field: serde still reads an explicit `null` as `None`, so the
-//!   schema is only stricter than the code, and "leave it out" is what it
-//!   tells a client. For structured output (serialize contract) schemars
-//!   leaves an `Option` field out of `required` only when it has
-//!   `skip_serializing_if` (the field is then never `null`); one without it
-//!   is required and keeps `null`, written as below.
-//! - **`type` arrays become `anyOf` branches** of one `type` each (the
-//!   nullable items of a `Vec<Option<T>>`, map values of `Option<T>`,
-//!   required `Option` fields): `{"anyOf": [{"type": "string"}, {"type":
-//!   "null"}]}`. Keywords that only apply to one type (`minimum`, `enum`,
-//!   `properties`...) move into its branch.
+//! - **`type` arrays become `anyOf` branches** of one `type` each (what the
+//!   Inspector's lint suggests): an `Option<T>` argument is
+//!   `{"anyOf": [{"type": "string"}, {"type": "null"}]}` and not required.
+//!   It keeps `null` because serde reads an explicit `null` as `None` and
+//!   the host checks arguments against the schema: a client that sends
+//!   `null` for "not given" (many do) must not be refused. Keywords that
+//!   only apply to one type (`minimum`, `enum`, `properties`...) move into
+//!   its branch.
+//! - **Optional output properties lose `null`** ([`Contract::Output`]). In
+//!   structured output schemars leaves an `Option` field out of `required`
+//!   only when it has `skip_serializing_if`, so it is never written as
+//!   `null`: its schema becomes that of `T` (and a `"default": null` goes).
+//!   One without `skip_serializing_if` is required and keeps `null`.
 //! - **Only standard `format`s**: schemars' `uint`, `int32`, `double`, ...
 //!   are not JSON Schema formats (clients warn about them on every call) and
 //!   are dropped; the `minimum`/`maximum` bounds schemars adds stay.
@@ -177,14 +174,24 @@ const SUBSCHEMA_MAPS: &[&str] = &[
 /// The JSON types, `integer` being a kind of `number`.
 const ALL_TYPES: &[&str] = &["object", "array", "string", "number", "boolean", "null"];
 
+/// Which side of serde a schema describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Contract {
+    /// What a tool accepts (deserialize): `null` stays wherever serde takes it.
+    Arguments,
+    /// What a tool returns (serialize): a property that may be absent is
+    /// never `null`.
+    Output,
+}
+
 /// Rewrites a derived schema (the root: a tool's input or output schema) in
 /// place; see the module docs.
-pub(crate) fn make_portable(schema: &mut Value) {
-    walk(schema, None);
+pub(crate) fn make_portable(schema: &mut Value, contract: Contract) {
+    walk(schema, None, contract);
 }
 
 /// `keyword` is the keyword `node` sits under (`None` at the root).
-fn walk(node: &mut Value, keyword: Option<&str>) {
+fn walk(node: &mut Value, keyword: Option<&str>, contract: Contract) {
     if let Value::Bool(accepts) = *node {
         if keyword.is_some_and(|k| !BOOLEAN_VALUED.contains(&k)) {
             *node = if accepts {
@@ -198,7 +205,9 @@ fn walk(node: &mut Value, keyword: Option<&str>) {
     let Value::Object(schema) = node else {
         return;
     };
-    drop_null_from_optional_properties(schema);
+    if contract == Contract::Output {
+        drop_null_from_optional_properties(schema);
+    }
     split_type_array(schema);
     if schema
         .get("format")
@@ -217,19 +226,23 @@ fn walk(node: &mut Value, keyword: Option<&str>) {
         if ONE_SUBSCHEMA.contains(&key) {
             match value {
                 Value::Array(items) if key == "items" => {
-                    items.iter_mut().for_each(|s| walk(s, Some(key)));
+                    items.iter_mut().for_each(|s| walk(s, Some(key), contract));
                 }
-                _ => walk(value, Some(key)),
+                _ => walk(value, Some(key), contract),
             }
         } else if SUBSCHEMA_ARRAYS.contains(&key) {
             if let Value::Array(subschemas) = value {
-                subschemas.iter_mut().for_each(|s| walk(s, Some(key)));
+                subschemas
+                    .iter_mut()
+                    .for_each(|s| walk(s, Some(key), contract));
             }
         } else if SUBSCHEMA_MAPS.contains(&key)
             && let Value::Object(subschemas) = value
         {
             // `dependencies` also holds arrays of names: `walk` skips them.
-            subschemas.values_mut().for_each(|s| walk(s, Some(key)));
+            subschemas
+                .values_mut()
+                .for_each(|s| walk(s, Some(key), contract));
         }
     }
 }
@@ -451,7 +464,7 @@ mod tests {
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
 
-    use super::{BOOLEAN_VALUED, STANDARD_FORMATS, make_portable};
+    use super::{BOOLEAN_VALUED, Contract, STANDARD_FORMATS, make_portable};
     use crate::tool::{input_schema_for, output_schema_for};
 
     #[derive(Deserialize, Serialize, JsonSchema)]
@@ -569,32 +582,42 @@ mod tests {
         assert!(raw.contains(r#""format":"double""#), "{raw}");
     }
 
+    /// `schema` is `{"anyOf": [{"type": T, ..}, {"type": "null"}]}` plus
+    /// `outer` (metadata), `T`'s branch being `branch`.
+    fn assert_nullable(schema: &Value, branch: Value, outer: Value) {
+        let mut expected = outer.as_object().unwrap().clone();
+        expected.insert("anyOf".into(), json!([branch, {"type": "null"}]));
+        assert_eq!(schema, &Value::Object(expected));
+    }
+
     #[test]
-    fn input_schemas_are_portable_and_optional_fields_lose_null() {
+    fn input_schemas_are_portable_and_optional_fields_stay_nullable() {
         let schema = input_schema_for::<Args>();
         assert_portable(&schema);
         let properties = &schema["properties"];
-        assert_eq!(
-            properties["name"],
-            json!({"type": "string", "description": "A name."})
+        assert_nullable(
+            &properties["name"],
+            json!({"type": "string"}),
+            json!({"description": "A name."}),
         );
-        // `#[serde(default)]` made schemars add `"default": null`; it goes
-        // with the `null` type.
-        assert_eq!(
-            properties["count"],
-            json!({"type": "integer", "minimum": 0, "description": "How many."})
+        assert_nullable(
+            &properties["count"],
+            json!({"type": "integer", "minimum": 0}),
+            json!({"description": "How many.", "default": null}),
         );
         // Bounds stay where the format goes.
-        assert_eq!(
-            properties["small"],
-            json!({"type": "integer", "minimum": 0, "maximum": 255})
+        assert_nullable(
+            &properties["small"],
+            json!({"type": "integer", "minimum": 0, "maximum": 255}),
+            json!({}),
         );
+        assert_eq!(properties["size"], json!({"type": "integer", "minimum": 0}));
         assert_eq!(properties["ratio"], json!({"type": "number"}));
-        assert_eq!(
-            properties["mode"],
-            json!({"type": "string", "enum": ["fast", "slow"], "description": "The mode."})
+        assert_nullable(
+            &properties["mode"],
+            json!({"type": "string", "enum": ["fast", "slow"]}),
+            json!({"description": "The mode."}),
         );
-        // A nullable array item is split into one-type branches.
         assert_eq!(
             properties["list"]["items"],
             json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
@@ -611,9 +634,8 @@ mod tests {
         );
     }
 
-    /// Arguments serde accepts are accepted, what it refuses is refused,
-    /// with the one documented difference: an explicit `null` for an
-    /// optional field (which the schema tells clients to leave out).
+    /// Arguments serde accepts are accepted (an explicit `null` for an
+    /// optional field included), what it refuses is refused.
     #[test]
     fn input_schemas_accept_what_serde_accepts() {
         let raw = raw_input_schema::<Args>();
@@ -633,21 +655,26 @@ mod tests {
             .unwrap()
             .clone(),
         );
+        let mut nulls = minimal.clone();
+        for field in ["name", "count", "small", "inner", "mode", "at"] {
+            nulls[field] = Value::Null;
+        }
+        let mut accepted = vec![minimal.clone(), full.clone(), nulls];
         for doc in [json!(null), json!(true), json!(1.5), json!("s"), json!([])] {
             let mut with_doc = minimal.clone();
             with_doc["doc"] = doc;
-            assert!(serde_json::from_value::<Args>(with_doc.clone()).is_ok());
-            assert!(valid(&portable, &with_doc), "{with_doc}");
+            accepted.push(with_doc);
         }
-        for accepted in [&minimal, &full] {
-            assert!(serde_json::from_value::<Args>(accepted.clone()).is_ok());
-            assert!(valid(&raw, accepted), "{accepted}");
-            assert!(valid(&portable, accepted), "{accepted}");
+        for instance in &accepted {
+            assert!(serde_json::from_value::<Args>(instance.clone()).is_ok());
+            assert!(valid(&raw, instance), "{instance}");
+            assert!(valid(&portable, instance), "{instance}");
         }
         let refused = [
             ("small", json!(256)),
             ("small", json!(-1)),
             ("size", json!(1.5)),
+            ("size", json!(null)),
             ("mode", json!("medium")),
             ("list", json!([1])),
             ("map", json!({"k": "seven"})),
@@ -661,11 +688,6 @@ mod tests {
             assert!(!valid(&raw, &instance), "{instance}");
             assert!(!valid(&portable, &instance), "{instance}");
         }
-        let mut explicit_null = minimal.clone();
-        explicit_null["name"] = Value::Null;
-        assert!(serde_json::from_value::<Args>(explicit_null.clone()).is_ok());
-        assert!(valid(&raw, &explicit_null));
-        assert!(!valid(&portable, &explicit_null));
     }
 
     /// Output schemas describe what serde writes: `None` is written as
@@ -755,7 +777,7 @@ mod tests {
             "additionalProperties": false,
             "required": ["a", "e", "c", "items", "when", "count"]
         });
-        make_portable(&mut schema);
+        make_portable(&mut schema, Contract::Arguments);
         assert_portable(&schema);
         let p = &schema["properties"];
         assert_eq!(

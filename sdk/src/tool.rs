@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::schema::Contract;
 use crate::{CallResult, Context, ToolError};
 
 /// Hints about a tool's behaviour (MCP tool annotations). `None` means "not
@@ -115,12 +116,12 @@ pub(crate) fn settings() -> SchemaSettings {
     })
 }
 
-fn finish(mut schema: Value) -> Value {
+fn finish(mut schema: Value, contract: Contract) -> Value {
     if let Some(object) = schema.as_object_mut() {
         // The root title is the Rust type's name: noise for a model.
         object.remove("title");
     }
-    crate::schema::make_portable(&mut schema);
+    crate::schema::make_portable(&mut schema, contract);
     schema
 }
 
@@ -129,11 +130,14 @@ fn finish(mut schema: Value) -> Value {
 /// portable: no `type` arrays, only standard `format`s, no schema that
 /// accepts anything without saying so.
 ///
-/// An `Option<T>` field has the schema of `T` and is not required: leave it
-/// out for `None` (an explicit `null` is still read as `None`).
+/// An `Option<T>` field is not required and is `T` or `null` (one-type
+/// `anyOf` branches): serde reads both a missing field and `null` as `None`.
 pub fn input_schema_for<T: JsonSchema>() -> Value {
     let generator: SchemaGenerator = settings().for_deserialize().into_generator();
-    finish(generator.into_root_schema_for::<T>().to_value())
+    finish(
+        generator.into_root_schema_for::<T>().to_value(),
+        Contract::Arguments,
+    )
 }
 
 /// The JSON Schema the SDK derives for a structured output type `T`, made
@@ -146,7 +150,10 @@ pub fn input_schema_for<T: JsonSchema>() -> Value {
 /// `{"anyOf": [<T>, {"type": "null"}]}`.
 pub fn output_schema_for<T: JsonSchema>() -> Value {
     let generator: SchemaGenerator = settings().for_serialize().into_generator();
-    finish(generator.into_root_schema_for::<T>().to_value())
+    finish(
+        generator.into_root_schema_for::<T>().to_value(),
+        Contract::Output,
+    )
 }
 
 fn is_object_schema(schema: &Value) -> bool {

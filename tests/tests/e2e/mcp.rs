@@ -468,3 +468,51 @@ pub async fn tool_failures_are_results_and_the_host_keeps_serving(link: Link, er
         client.assert_echo_works().await;
     }
 }
+
+/// An SDK plugin's `Option<T>` arguments: the listed schema has no `type`
+/// array, and a client may leave them out or send `null` (many send `null`
+/// for "not given"); the host's argument check accepts both alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optional_sdk_arguments_may_be_left_out_or_null() {
+    let config = ConfigBuilder::new()
+        .plugin("codec", Fixture::Codec.path(), "")
+        .write();
+    let session = connect(&config, Link::Http, Era::Modern).await;
+    let tools = session
+        .client
+        .peer
+        .list_all_tools()
+        .await
+        .expect("tools/list");
+    let hash = tools
+        .iter()
+        .find(|t| t.name == "codec_hash")
+        .expect("codec_hash is listed");
+    let schema = Value::Object((*hash.input_schema).clone());
+    assert_eq!(
+        schema["properties"]["algorithm"]["anyOf"][1],
+        json!({"type": "null"}),
+        "{schema:#}"
+    );
+    assert!(
+        !schema.to_string().contains(r#""type":["#),
+        "no type arrays: {schema:#}"
+    );
+    let left_out = session
+        .client
+        .call("codec_hash", json!({"input": "abc"}))
+        .await;
+    let left_out = text(left_out.ok());
+    let null = session
+        .client
+        .call(
+            "codec_hash",
+            json!({"input": "abc", "algorithm": null, "output_format": null}),
+        )
+        .await;
+    assert_eq!(text(null.ok()), left_out);
+    assert!(
+        left_out.contains("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        "sha256 of abc in hex: {left_out}"
+    );
+}
