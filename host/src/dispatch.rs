@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 pub use crate::changes::ListChanged;
+use crate::clients::Client;
 use crate::metrics::{self, Outcome};
 use crate::provider::{FailureKind, Provider, ToolFailure};
 use crate::registry::{Registry, resource_uri};
@@ -24,16 +25,22 @@ use crate::registry::{Registry, resource_uri};
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    /// An AI client (sees what providers expose).
-    Client,
+    /// An AI client (sees what providers expose, and what its own policy
+    /// lets it see).
+    Client(Client),
     /// A plugin, through its `host.call-tool` import.
     Plugin(String),
+}
+
+impl Caller {
+    /// The local user: stdio, the CLI, or HTTP without `[clients]`.
+    pub const LOCAL_CLIENT: Caller = Caller::Client(Client::LOCAL);
 }
 
 impl std::fmt::Display for Caller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Caller::Client => f.write_str("client"),
+            Caller::Client(client) => client.fmt(f),
             Caller::Plugin(name) => write!(f, "plugin:{name}"),
         }
     }
@@ -284,7 +291,7 @@ impl Dispatcher {
                         format!("invalid arguments for `{name}`: {problems}"),
                     )),
                     Ok(()) => self
-                        .run(&registry, audit.request, &entry.provider, name, scope, |child| {
+                        .run(&registry, &audit, &entry.provider, scope, |child| {
                             entry.provider.call(&entry.local_name, arguments, child)
                         })
                         .await
@@ -327,14 +334,9 @@ impl Dispatcher {
             }
             Ok(route) => {
                 audit.callee = route.provider.name();
-                self.run(
-                    &registry,
-                    audit.request,
-                    route.provider,
-                    uri,
-                    scope,
-                    |child| route.provider.read_resource(route.local_uri, child),
-                )
+                self.run(&registry, &audit, route.provider, scope, |child| {
+                    route.provider.read_resource(route.local_uri, child)
+                })
                 .await
                 .map_err(|mut failure| {
                     // The provider speaks of its own URI; the client knows
@@ -377,18 +379,11 @@ impl Dispatcher {
             }
             Ok(entry) => {
                 audit.callee = entry.provider.name();
-                self.run(
-                    &registry,
-                    audit.request,
-                    &entry.provider,
-                    name,
-                    scope,
-                    |child| {
-                        entry
-                            .provider
-                            .get_prompt(&entry.local_name, arguments, child)
-                    },
-                )
+                self.run(&registry, &audit, &entry.provider, scope, |child| {
+                    entry
+                        .provider
+                        .get_prompt(&entry.local_name, arguments, child)
+                })
                 .await
             }
         };
@@ -445,7 +440,7 @@ impl Dispatcher {
                 } else if let Reference::Resource(resource) = &mut request.r#ref {
                     resource.uri = local;
                 }
-                self.run(&registry, audit.request, provider, &name, scope, |child| {
+                self.run(&registry, &audit, provider, scope, |child| {
                     provider.complete(request, child)
                 })
                 .await
@@ -455,19 +450,25 @@ impl Dispatcher {
         outcome
     }
 
-    /// Runs `work` (a `request`, the MCP method) on `provider` after the
-    /// chain checks, under the narrower of the caller's deadline and the
+    /// Runs `work` (the request `audit` records) on `provider` after the
+    /// client's rate limits and the chain checks, under the narrower of the caller's deadline and the
     /// provider's timeout, until the caller cancels.
     async fn run<'a, T>(
         self: &Arc<Self>,
         registry: &Registry,
-        request: &'static str,
+        audit: &AuditLine<'_>,
         provider: &'a Arc<dyn Provider>,
-        name: &str,
         scope: RequestScope,
         work: impl FnOnce(CallScope) -> BoxFuture<'a, Result<T, ToolFailure>>,
     ) -> Result<T, ToolFailure> {
+        let (caller, request, name) = (audit.caller, audit.request, audit.name);
         let callee = provider.name();
+        // A client's rate limits count what reaches a provider; plugins'
+        // nested calls are bounded by the outer call's deadline instead.
+        if let Caller::Client(client) = caller {
+            let tool = (request == "tools/call").then_some(name);
+            client.admit(tool, Instant::now())?;
+        }
         if scope.chain.iter().any(|on_chain| on_chain == callee) {
             let chain: Vec<&str> = scope.chain.iter().map(String::as_str).collect();
             return Err(ToolFailure::new(

@@ -747,7 +747,12 @@ async fn a_call_reaches_the_provider_under_its_own_name() {
     let dispatcher = dispatcher(&[&a], Grants::default());
     let before = Instant::now();
     let result = dispatcher
-        .call(&Caller::Client, "a_echo", args(json!({"x": 1})), root())
+        .call(
+            &Caller::LOCAL_CLIENT,
+            "a_echo",
+            args(json!({"x": 1})),
+            root(),
+        )
         .await
         .expect("ok");
     let after = Instant::now();
@@ -769,7 +774,7 @@ async fn missing_arguments_reach_the_provider_as_an_empty_object() {
     let a = Fake::new("a").tool("echo").arc();
     let dispatcher = dispatcher(&[&a], Grants::default());
     let result = dispatcher
-        .call(&Caller::Client, "a_echo", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_echo", None, root())
         .await
         .expect("ok");
     assert_eq!(text(&result), "a.echo {}");
@@ -789,7 +794,7 @@ async fn read_resource_contents_come_back_namespaced() {
         ("upstream://up/demo://doc/42", "demo://doc/42"),
     ] {
         let result = dispatcher
-            .read_resource(&Caller::Client, public, root())
+            .read_resource(&Caller::LOCAL_CLIENT, public, root())
             .await
             .expect("ok");
         assert_eq!(up.last().name, local);
@@ -815,7 +820,7 @@ async fn get_prompt_reaches_the_provider_under_its_own_name() {
     let dispatcher = dispatcher(&[&a], Grants::default());
     let result = dispatcher
         .get_prompt(
-            &Caller::Client,
+            &Caller::LOCAL_CLIENT,
             "a_greet",
             args(json!({"who": "you"})),
             root(),
@@ -846,7 +851,7 @@ async fn completion_references_reach_the_provider_as_its_own() {
     let dispatcher = dispatcher(&[&a], Grants::default());
     let result = request(
         &dispatcher,
-        &Caller::Client,
+        &Caller::LOCAL_CLIENT,
         Kind::CompletePrompt,
         "a_greet",
         root(),
@@ -855,7 +860,7 @@ async fn completion_references_reach_the_provider_as_its_own() {
     assert_eq!(result.expect("ok"), "greet,arg=val");
     let result = request(
         &dispatcher,
-        &Caller::Client,
+        &Caller::LOCAL_CLIENT,
         Kind::CompleteResource,
         "upstream://a/demo://doc/{id}",
         root(),
@@ -871,7 +876,7 @@ async fn every_kind_reaches_the_provider_with_the_chain() {
     let dispatcher = dispatcher(&[&a], Grants::default());
     for kind in KINDS {
         let name = kind.public("a", "it");
-        request(&dispatcher, &Caller::Client, kind, &name, root())
+        request(&dispatcher, &Caller::LOCAL_CLIENT, kind, &name, root())
             .await
             .unwrap_or_else(|f| panic!("{kind:?}: {f}"));
         let seen = a.last();
@@ -905,7 +910,7 @@ async fn unknown_names_are_not_found_for_every_kind() {
             ]);
         }
         for name in names {
-            let outcome = request(&dispatcher, &Caller::Client, kind, &name, root()).await;
+            let outcome = request(&dispatcher, &Caller::LOCAL_CLIENT, kind, &name, root()).await;
             assert_failure(&outcome, FailureKind::NotFound, &[&kind.unknown(&name)]);
         }
     }
@@ -920,7 +925,7 @@ async fn a_tool_hidden_from_clients_is_unknown_to_them_but_callable_by_a_granted
         grants("p", &["a_*"]),
     ));
     let outcome = dispatcher
-        .call(&Caller::Client, "a_secret", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_secret", None, root())
         .await;
     assert_failure(
         &outcome,
@@ -929,7 +934,7 @@ async fn a_tool_hidden_from_clients_is_unknown_to_them_but_callable_by_a_granted
     );
     assert!(a.seen().is_empty());
     dispatcher
-        .call(&Caller::Client, "a_open", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_open", None, root())
         .await
         .expect("exposed");
     dispatcher
@@ -1011,7 +1016,7 @@ async fn invalid_arguments_are_refused_with_where_before_the_provider_runs() {
     let dispatcher = dispatcher(&[&a], Grants::default());
     let outcome = dispatcher
         .call(
-            &Caller::Client,
+            &Caller::LOCAL_CLIENT,
             "a_add",
             args(json!({"n": "x", "m": 1})),
             root(),
@@ -1028,7 +1033,7 @@ async fn invalid_arguments_are_refused_with_where_before_the_provider_runs() {
         ],
     );
     let outcome = dispatcher
-        .call(&Caller::Client, "a_add", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_add", None, root())
         .await;
     assert_failure(
         &outcome,
@@ -1040,7 +1045,12 @@ async fn invalid_arguments_are_refused_with_where_before_the_provider_runs() {
     );
     assert!(a.seen().is_empty());
     dispatcher
-        .call(&Caller::Client, "a_add", args(json!({"n": 2})), root())
+        .call(
+            &Caller::LOCAL_CLIENT,
+            "a_add",
+            args(json!({"n": 2})),
+            root(),
+        )
         .await
         .expect("valid");
 }
@@ -1055,7 +1065,7 @@ async fn a_provider_already_on_the_chain_is_refused_for_every_kind() {
         let name = kind.public("a", "it");
         let outcome = request(
             &dispatcher,
-            &Caller::Client,
+            &Caller::LOCAL_CLIENT,
             kind,
             &name,
             scope_with_chain(&["x", "a", "y"]),
@@ -1084,7 +1094,7 @@ async fn the_depth_limit_is_refused_for_every_kind() {
         let name = kind.public("a", "it");
         let outcome = request(
             &dispatcher,
-            &Caller::Client,
+            &Caller::LOCAL_CLIENT,
             kind,
             &name,
             scope_with_chain(&["x", "y", "z"]),
@@ -1100,7 +1110,7 @@ async fn the_depth_limit_is_refused_for_every_kind() {
         // One short of the limit still runs.
         request(
             &dispatcher,
-            &Caller::Client,
+            &Caller::LOCAL_CLIENT,
             kind,
             &name,
             scope_with_chain(&["x", "y"]),
@@ -1120,7 +1130,12 @@ async fn a_nested_call_carries_the_chain_deadline_and_cancellation() {
     let b = Fake::new("b").timeout(FOREVER).tool("inner").arc();
     let dispatcher = dispatcher(&[&a, &b], grants("a", &["b_*"]));
     let result = dispatcher
-        .call(&Caller::Client, "a_outer", args(json!({"k": "v"})), root())
+        .call(
+            &Caller::LOCAL_CLIENT,
+            "a_outer",
+            args(json!({"k": "v"})),
+            root(),
+        )
         .await
         .expect("ok");
     assert_eq!(text(&result), r#"b.inner {"k":"v"}"#);
@@ -1143,7 +1158,7 @@ async fn a_nested_call_is_checked_against_the_calling_plugins_grants() {
     let b = Fake::new("b").tool("inner").arc();
     let dispatcher = dispatcher(&[&a, &b], grants("a", &["b_other"]));
     let outcome = dispatcher
-        .call(&Caller::Client, "a_outer", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_outer", None, root())
         .await;
     // The failure reaches the client unchanged through `a`.
     assert_failure(
@@ -1166,11 +1181,11 @@ async fn a_nested_call_sees_tools_hidden_from_clients() {
         grants("a", &["b_*"]),
     ));
     let outcome = dispatcher
-        .call(&Caller::Client, "b_inner", None, root())
+        .call(&Caller::LOCAL_CLIENT, "b_inner", None, root())
         .await;
     assert_failure(&outcome, FailureKind::NotFound, &["unknown tool `b_inner`"]);
     let result = dispatcher
-        .call(&Caller::Client, "a_outer", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_outer", None, root())
         .await
         .expect("the plugin is granted it");
     assert_eq!(text(&result), "b.inner {}");
@@ -1194,7 +1209,7 @@ async fn nested_cycles_are_refused() {
     grants.allow_tools("b", vec!["a_*".into()]);
     let dispatcher = dispatcher(&[&a, &b], grants);
     let outcome = dispatcher
-        .call(&Caller::Client, "a_again", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_again", None, root())
         .await;
     assert_failure(
         &outcome,
@@ -1203,7 +1218,7 @@ async fn nested_cycles_are_refused() {
     );
     assert_eq!(a.seen().len(), 1);
     let outcome = dispatcher
-        .call(&Caller::Client, "a_ping", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_ping", None, root())
         .await;
     assert_failure(
         &outcome,
@@ -1240,7 +1255,7 @@ async fn nested_calls_stop_at_the_depth_limit() {
     let sources = fakes.iter().map(|f| source(f, &f.name)).collect();
     let dispatcher = Dispatcher::new(registry_with_depth(sources, grants, 3));
     let outcome = dispatcher
-        .call(&Caller::Client, "p0_hop", None, root())
+        .call(&Caller::LOCAL_CLIENT, "p0_hop", None, root())
         .await;
     assert_failure(
         &outcome,
@@ -1255,7 +1270,7 @@ async fn nested_calls_stop_at_the_depth_limit() {
     let sources = fakes.iter().map(|f| source(f, &f.name)).collect();
     let dispatcher = Dispatcher::new(registry_with_depth(sources, grants, 3));
     let result = dispatcher
-        .call(&Caller::Client, "p0_hop", None, root())
+        .call(&Caller::LOCAL_CLIENT, "p0_hop", None, root())
         .await
         .expect("within the limit");
     assert_eq!(text(&result), "p2.hop {}");
@@ -1273,7 +1288,7 @@ async fn a_provider_ignoring_its_timeout_is_stopped_for_every_kind() {
     let dispatcher = dispatcher(&[&a], Grants::default());
     for (i, kind) in KINDS.into_iter().enumerate() {
         let name = kind.public("a", "slow");
-        let outcome = request(&dispatcher, &Caller::Client, kind, &name, root()).await;
+        let outcome = request(&dispatcher, &Caller::LOCAL_CLIENT, kind, &name, root()).await;
         assert_failure(
             &outcome,
             FailureKind::Timeout,
@@ -1305,7 +1320,7 @@ async fn an_earlier_caller_deadline_is_the_one_the_provider_gets() {
         };
         request(
             &dispatcher,
-            &Caller::Client,
+            &Caller::LOCAL_CLIENT,
             kind,
             &kind.public("a", "it"),
             scope,
@@ -1320,7 +1335,7 @@ async fn an_earlier_caller_deadline_is_the_one_the_provider_gets() {
             deadline: Some(Instant::now() + Duration::from_millis(30)),
             ..root()
         };
-        let outcome = request(&dispatcher, &Caller::Client, kind, &name, scope).await;
+        let outcome = request(&dispatcher, &Caller::LOCAL_CLIENT, kind, &name, scope).await;
         assert_failure(
             &outcome,
             FailureKind::Timeout,
@@ -1342,7 +1357,7 @@ async fn a_later_caller_deadline_is_narrowed_to_the_provider_timeout() {
         ..root()
     };
     dispatcher
-        .call(&Caller::Client, "a_it", None, scope)
+        .call(&Caller::LOCAL_CLIENT, "a_it", None, scope)
         .await
         .expect("ok");
     let after = Instant::now();
@@ -1368,7 +1383,7 @@ async fn a_provider_stopping_before_its_deadline_is_heard_unchanged() {
         .arc();
     let dispatcher = dispatcher(&[&a], Grants::default());
     let outcome = dispatcher
-        .call(&Caller::Client, "a_polite", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_polite", None, root())
         .await;
     assert_failure(
         &outcome,
@@ -1390,7 +1405,7 @@ async fn cancelling_the_request_cancels_the_provider_for_every_kind() {
         let cancel = CancellationToken::new();
         let scope = RequestScope::root(cancel.clone(), EventSink::discard());
         let (outcome, ()) = tokio::join!(
-            request(&dispatcher, &Caller::Client, kind, &name, scope),
+            request(&dispatcher, &Caller::LOCAL_CLIENT, kind, &name, scope),
             async {
                 a.started().await;
                 cancel.cancel();
@@ -1420,7 +1435,7 @@ async fn a_cancelled_nested_chain_cancels_every_provider_on_it() {
     let cancel = CancellationToken::new();
     let scope = RequestScope::root(cancel.clone(), EventSink::discard());
     let (outcome, ()) = tokio::join!(
-        dispatcher.call(&Caller::Client, "a_outer", None, scope),
+        dispatcher.call(&Caller::LOCAL_CLIENT, "a_outer", None, scope),
         async {
             b.started().await;
             cancel.cancel();
@@ -1440,7 +1455,7 @@ async fn a_request_keeps_the_registry_it_started_with() {
         .arc();
     let dispatcher = dispatcher(&[&a], Grants::default());
     let (outcome, ()) = tokio::join!(
-        dispatcher.call(&Caller::Client, "a_slow", None, root()),
+        dispatcher.call(&Caller::LOCAL_CLIENT, "a_slow", None, root()),
         async {
             a.started().await;
             dispatcher.replace_registry(Registry::empty());
@@ -1448,7 +1463,7 @@ async fn a_request_keeps_the_registry_it_started_with() {
     );
     assert_eq!(text(&outcome.expect("ran on its snapshot")), "a.slow {}");
     let outcome = dispatcher
-        .call(&Caller::Client, "a_slow", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_slow", None, root())
         .await;
     assert_failure(&outcome, FailureKind::NotFound, &["unknown tool `a_slow`"]);
 }
@@ -1466,7 +1481,7 @@ async fn output_breaking_the_output_schema_is_a_failure() {
         .tool_spec(tool_with("out", json!({"type": "object"}), Some(output)))
         .arc();
     let dispatcher = dispatcher(&[&a], Grants::default());
-    let call = || dispatcher.call(&Caller::Client, "a_out", None, root());
+    let call = || dispatcher.call(&Caller::LOCAL_CLIENT, "a_out", None, root());
 
     a.set_behaviour(
         "out",
@@ -1508,7 +1523,7 @@ async fn a_provider_failure_is_passed_on_unchanged_for_every_kind() {
     for kind in KINDS {
         let outcome = request(
             &dispatcher,
-            &Caller::Client,
+            &Caller::LOCAL_CLIENT,
             kind,
             &kind.public("a", "bad"),
             root(),
@@ -1537,7 +1552,7 @@ async fn every_kind_writes_one_audit_line_naming_the_request() {
     let mut expected = Vec::new();
     for kind in KINDS {
         let name = kind.public("a", "it");
-        request(&dispatcher, &Caller::Client, kind, &name, root())
+        request(&dispatcher, &Caller::LOCAL_CLIENT, kind, &name, root())
             .await
             .unwrap_or_else(|f| panic!("{kind:?}: {f}"));
         expected.push((kind, name, "a", "ok"));
@@ -1547,12 +1562,12 @@ async fn every_kind_writes_one_audit_line_naming_the_request() {
         } else {
             name
         };
-        request(&dispatcher, &Caller::Client, kind, &name, root())
+        request(&dispatcher, &Caller::LOCAL_CLIENT, kind, &name, root())
             .await
             .expect_err("unknown");
         expected.push((kind, name, "-", "not-found"));
         let name = kind.public("a", "slow");
-        request(&dispatcher, &Caller::Client, kind, &name, root())
+        request(&dispatcher, &Caller::LOCAL_CLIENT, kind, &name, root())
             .await
             .expect_err("timeout");
         expected.push((kind, name, "a", "timeout"));
@@ -1597,20 +1612,30 @@ async fn failures_write_one_audit_line_each_with_the_outcome_and_reason() {
     let plugin = Caller::Plugin("p".into());
 
     let _ = dispatcher
-        .call(&Caller::Client, "a_strict", args(json!({"n": "x"})), root())
+        .call(
+            &Caller::LOCAL_CLIENT,
+            "a_strict",
+            args(json!({"n": "x"})),
+            root(),
+        )
         .await;
     let _ = dispatcher.call(&plugin, "a_oops", None, root()).await;
     let _ = dispatcher
-        .call(&Caller::Client, "a_oops", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_oops", None, root())
         .await;
     let _ = dispatcher
-        .call(&Caller::Client, "a_strict", None, scope_with_chain(&["a"]))
+        .call(
+            &Caller::LOCAL_CLIENT,
+            "a_strict",
+            None,
+            scope_with_chain(&["a"]),
+        )
         .await;
     let cancel = CancellationToken::new();
     cancel.cancel();
     let scope = RequestScope::root(cancel, EventSink::discard());
     let _ = dispatcher
-        .call(&Caller::Client, "a_slow", None, scope)
+        .call(&Caller::LOCAL_CLIENT, "a_slow", None, scope)
         .await;
 
     let lines = captured.audit();
@@ -1679,7 +1704,7 @@ async fn an_abandoned_request_still_writes_one_audit_line() {
         // The caller stops waiting once the provider runs: the request's
         // future is dropped mid-flight.
         tokio::select! {
-            outcome = request(&dispatcher, &Caller::Client, kind, &name, root()) => {
+            outcome = request(&dispatcher, &Caller::LOCAL_CLIENT, kind, &name, root()) => {
                 panic!("{kind:?} finished: {outcome:?}")
             }
             () = a.started() => {}
@@ -1711,7 +1736,7 @@ async fn a_nested_call_writes_its_own_audit_line_naming_the_calling_plugin() {
     let b = Fake::new("b").tool("inner").arc();
     let dispatcher = dispatcher(&[&a, &b], grants("a", &["b_*"]));
     dispatcher
-        .call(&Caller::Client, "a_outer", None, root())
+        .call(&Caller::LOCAL_CLIENT, "a_outer", None, root())
         .await
         .expect("ok");
     let lines = captured.audit();

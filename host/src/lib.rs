@@ -6,6 +6,7 @@
 //! saying who may reach it (`grants` for plugins).
 
 pub mod changes;
+pub mod clients;
 pub mod config;
 pub mod dispatch;
 #[cfg(test)]
@@ -15,6 +16,7 @@ pub mod logging;
 pub mod metrics;
 pub mod plugin;
 pub mod provider;
+pub mod rate_limit;
 pub mod registry;
 pub mod server;
 pub mod startup;

@@ -3,11 +3,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
+use switchboard::clients::ClientDirectory;
 use switchboard::config::{Config, DEFAULT_CONFIG_FILE};
 use switchboard::dispatch::{Caller, ClientEvent, EventSink, RequestScope};
 use switchboard::provider::Provider as _;
@@ -117,10 +119,22 @@ async fn load(config: &Config) -> anyhow::Result<startup::Loaded> {
 async fn serve(config: &Config, stdio: bool, http: Option<SocketAddr>) -> anyhow::Result<()> {
     let loaded = load(config).await?;
     if stdio {
+        if !config.clients.is_empty() {
+            tracing::info!(
+                "stdio serves the local user: [clients] tokens and policies apply to HTTP only"
+            );
+        }
         return server::stdio::serve(loaded.dispatcher, config.server.page_size).await;
     }
     let addr = http.unwrap_or(config.server.http);
-    let server = HttpServer::bind(loaded.dispatcher, &config.server, addr)
+    if config.clients.is_empty() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "serving HTTP beyond loopback without [clients]: anyone who reaches this address can call every tool; configure client tokens (see the admin guide)"
+        );
+    }
+    let clients = Arc::new(ClientDirectory::new(&config.clients));
+    let server = HttpServer::bind(loaded.dispatcher, &config.server, clients, addr)
         .await?
         .with_providers(loaded.plugins.len(), loaded.upstreams);
     let bound = server.local_addr()?;
@@ -253,6 +267,17 @@ async fn check(config: &Config) -> ExitCode {
         out!("{:<16} {}", plugin.name, granted.join("; "));
     }
     out!();
+    if config.clients.is_empty() {
+        out!(
+            "CLIENTS: none configured, so HTTP serves every request that passes the Host and Origin checks"
+        );
+    } else {
+        out!("CLIENTS (HTTP requests need one of their bearer tokens)");
+        for client in &config.clients {
+            out!("{:<16} {}", client.name, client.describe().join("; "));
+        }
+    }
+    out!();
     print_tool_table(&loaded);
     ExitCode::SUCCESS
 }
@@ -281,7 +306,7 @@ async fn tools(config: &Config, json: bool) -> anyhow::Result<()> {
     if json {
         let registry = loaded.dispatcher.registry();
         let tools: Vec<_> = registry
-            .tools_for(&Caller::Client)
+            .tools_for(&Caller::LOCAL_CLIENT)
             .into_iter()
             .map(|e| &e.tool)
             .collect();
@@ -330,7 +355,7 @@ async fn call(config: &Config, tool: &str, arguments: &str) -> anyhow::Result<Ex
     };
     let call = loaded
         .dispatcher
-        .call(&Caller::Client, tool, Some(arguments), scope);
+        .call(&Caller::LOCAL_CLIENT, tool, Some(arguments), scope);
     let (outcome, ()) = tokio::select! {
         both = async { tokio::join!(call, print_events) } => both,
         () = interrupt => anyhow::bail!("interrupted"),

@@ -6,7 +6,8 @@
 //! Label values stay a bounded set: provider, plugin and upstream names come
 //! from the config, tool and prompt names from the registry (a name it does
 //! not know is [`UNKNOWN`], so a client cannot mint series by asking for
-//! made-up names), `caller` is `client` or `plugin:NAME`, and everything
+//! made-up names), `caller` is `client`, `client:NAME` (a configured client)
+//! or `plugin:NAME`, and everything
 //! else is a fixed set of words.
 //!
 //! One process is one host, so the registry is process-global. Recording
@@ -80,6 +81,27 @@ impl Instantiation {
         match self {
             Instantiation::Spare => "spare",
             Instantiation::OnCall => "on_call",
+        }
+    }
+}
+
+/// Why the HTTP endpoint refused a request before any MCP handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization` header.
+    Missing,
+    /// An `Authorization` header that is not `Bearer <token>`.
+    Malformed,
+    /// A bearer token of no configured client.
+    InvalidToken,
+}
+
+impl AuthFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "missing",
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::InvalidToken => "invalid_token",
         }
     }
 }
@@ -169,6 +191,11 @@ struct ReplicaStateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuthFailureLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ListChangeLabels {
     provider: String,
     kind: &'static str,
@@ -194,8 +221,7 @@ struct Metrics {
     restarts: Family<ReplicaLabels, Counter>,
     breaker_open: Family<ReplicaLabels, Gauge>,
     list_changes: Family<ListChangeLabels, Counter>,
-    // Client auth failures (`switchboard_auth_failures_total{reason}`) go
-    // here once the server authenticates clients.
+    auth_failures: Family<AuthFailureLabels, Counter>,
 }
 
 impl Metrics {
@@ -212,6 +238,7 @@ impl Metrics {
             restarts: Family::default(),
             breaker_open: Family::default(),
             list_changes: Family::default(),
+            auth_failures: Family::default(),
         };
         let mut registry = Registry::default();
         // Counters are registered without `_total` and the histogram
@@ -267,6 +294,11 @@ impl Metrics {
             "switchboard_list_changes",
             "List changes applied to the registry and announced to clients",
             metrics.list_changes.clone(),
+        );
+        registry.register(
+            "switchboard_auth_failures",
+            "HTTP requests refused for a missing, malformed or unknown client token",
+            metrics.auth_failures.clone(),
         );
         Self {
             registry,
@@ -362,6 +394,14 @@ impl Metrics {
             .get_or_create(&ListChangeLabels {
                 provider: provider.to_owned(),
                 kind: list_kind(kind),
+            })
+            .inc();
+    }
+
+    fn auth_failed(&self, failure: AuthFailure) {
+        self.auth_failures
+            .get_or_create(&AuthFailureLabels {
+                reason: failure.as_str(),
             })
             .inc();
     }
@@ -473,6 +513,11 @@ pub fn list_changed(provider: &str, kind: ListChanged) {
     global().list_changed(provider, kind);
 }
 
+/// Counts one HTTP request refused by client authentication.
+pub fn auth_failed(failure: AuthFailure) {
+    global().auth_failed(failure);
+}
+
 /// The text formats `/metrics` speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -544,7 +589,7 @@ mod tests {
     #[test]
     fn requests_are_counted_by_outcome_with_durations() {
         let metrics = Metrics::new();
-        let client = Caller::Client;
+        let client = Caller::LOCAL_CLIENT;
         let plugin = Caller::Plugin("pipeline".into());
         let ms = Duration::from_millis(1);
         metrics.request_finished("tools/call", "text", "text_count", &client, Outcome::Ok, ms);

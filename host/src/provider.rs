@@ -45,6 +45,8 @@ pub enum FailureKind {
     Timeout,
     Cancelled,
     Failed,
+    /// A client over one of its rate limits.
+    RateLimited,
 }
 
 impl FailureKind {
@@ -56,6 +58,7 @@ impl FailureKind {
             FailureKind::Timeout => "timeout",
             FailureKind::Cancelled => "cancelled",
             FailureKind::Failed => "failed",
+            FailureKind::RateLimited => "rate-limited",
         }
     }
 }

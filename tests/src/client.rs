@@ -81,6 +81,18 @@ pub async fn connect_http(url: &str, era: Era) -> McpClient {
     start_client(StreamableHttpClientTransport::from_uri(url.to_owned()), era).await
 }
 
+/// Connects a client that sends `Authorization: Bearer <token>` on every
+/// request.
+pub async fn connect_http_with_token(url: &str, era: Era, token: &str) -> McpClient {
+    crate::install_tls_provider();
+    let config =
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            url.to_owned(),
+        )
+        .auth_header(token);
+    start_client(StreamableHttpClientTransport::from_config(config), era).await
+}
+
 /// Runs the era's lifecycle over `transport` and checks the era the client
 /// really negotiated, so a test meant for one era cannot test the other.
 async fn start_client<T>(transport: T, era: Era) -> McpClient

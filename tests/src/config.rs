@@ -41,6 +41,7 @@ pub struct ConfigBuilder {
     server: Vec<String>,
     plugins: Vec<String>,
     upstreams: Vec<String>,
+    clients: Vec<String>,
     cache_dir: PathBuf,
 }
 
@@ -56,6 +57,7 @@ impl ConfigBuilder {
             server: Vec::new(),
             plugins: Vec::new(),
             upstreams: Vec::new(),
+            clients: Vec::new(),
             cache_dir: shared_cache_dir().to_owned(),
         }
     }
@@ -99,6 +101,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// `[clients.<name>]` with `settings` (raw TOML lines, e.g.
+    /// `token = "..."`, `expose = [...]`).
+    pub fn client(mut self, name: &str, settings: &str) -> Self {
+        self.clients.push(format!("[clients.{name}]\n{settings}\n"));
+        self
+    }
+
     pub fn render(&self) -> String {
         let mut text = format!("[server]\ncache_dir = {}\n", toml_string(&self.cache_dir));
         for line in &self.server {
@@ -109,9 +118,9 @@ impl ConfigBuilder {
             text.push('\n');
             text.push_str(plugin);
         }
-        for upstream in &self.upstreams {
+        for table in self.upstreams.iter().chain(&self.clients) {
             text.push('\n');
-            text.push_str(upstream);
+            text.push_str(table);
         }
         text
     }

@@ -18,8 +18,8 @@ pub mod upstreams;
 
 pub use artifacts::{Fixture, host_binary, upstream_fixture_binary};
 pub use client::{
-    Call, Era, Link, McpClient, Session, assert_tool_error, connect, connect_http, log_level_meta,
-    text,
+    Call, Era, Link, McpClient, Session, assert_tool_error, connect, connect_http,
+    connect_http_with_token, log_level_meta, text,
 };
 pub use config::{ConfigBuilder, ConfigFile};
 pub use host::{CliOutput, Host, PATIENCE, cli_command, run_cli};

@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod clients;
 #[cfg(test)]
 mod reference_tests;
 mod upstream;
 
+pub use clients::ClientConfig;
 pub use upstream::{BreakerSettings, Endpoint, RestartSettings, Secret, UpstreamConfig};
 
 /// Default config file, looked up in the working directory.
@@ -72,6 +74,8 @@ struct RawConfig {
     plugins: BTreeMap<Spanned<String>, RawPlugin>,
     #[serde(default)]
     upstreams: BTreeMap<Spanned<String>, upstream::RawUpstream>,
+    #[serde(default)]
+    clients: BTreeMap<Spanned<String>, clients::RawClient>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -154,6 +158,8 @@ pub struct Config {
     pub server: ServerSettings,
     pub plugins: Vec<PluginConfig>,
     pub upstreams: Vec<UpstreamConfig>,
+    /// Who may use the HTTP endpoint; empty lets every request in.
+    pub clients: Vec<ClientConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -482,11 +488,15 @@ impl Config {
             )?);
         }
 
+        let clients =
+            clients::resolve_clients(raw.clients, base, &at, &|offset| line_of(text, offset))?;
+
         Ok(Config {
             path: path.to_owned(),
             server,
             plugins,
             upstreams,
+            clients,
         })
     }
 }

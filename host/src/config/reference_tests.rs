@@ -7,6 +7,7 @@
 use serde::Deserialize;
 use serde::de::{self, Visitor};
 
+use super::clients::{RawClient, RawRateLimit};
 use super::upstream::RawUpstream;
 use super::{RawConfig, RawDirGrant, RawGrants, RawLimits, RawPlugin, RawServer};
 
@@ -69,7 +70,7 @@ fn fields_of<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
 
 /// Every key the config accepts, as the guide's table writes it.
 fn every_key() -> Vec<String> {
-    let tables: [(&str, Vec<&str>); 8] = [
+    let tables: [(&str, Vec<&str>); 11] = [
         ("", fields_of::<RawConfig>()),
         ("server.", fields_of::<RawServer>()),
         ("defaults.", fields_of::<RawLimits>()),
@@ -81,6 +82,9 @@ fn every_key() -> Vec<String> {
             fields_of::<RawDirGrant>(),
         ),
         ("upstreams.NAME.", fields_of::<RawUpstream>()),
+        ("clients.NAME.", fields_of::<RawClient>()),
+        ("clients.NAME.rate_limit.", fields_of::<RawRateLimit>()),
+        ("clients.NAME.tool_rate_limit.", fields_of::<RawRateLimit>()),
     ];
     tables
         .iter()
@@ -93,6 +97,9 @@ fn every_key() -> Vec<String> {
                     | "defaults"
                     | "plugins"
                     | "upstreams"
+                    | "clients"
+                    | "clients.NAME.rate_limit"
+                    | "clients.NAME.tool_rate_limit"
                     | "plugins.NAME.limits"
                     | "plugins.NAME.grants"
                     | "plugins.NAME.grants.dirs"

@@ -130,7 +130,7 @@ pub struct UpstreamConfig {
     pub line: usize,
 }
 
-type At<'a> = dyn Fn(std::ops::Range<usize>, &str, String) -> ConfigError + 'a;
+pub(super) type At<'a> = dyn Fn(std::ops::Range<usize>, &str, String) -> ConfigError + 'a;
 
 pub(super) fn resolve_upstream(
     name: &Spanned<String>,
@@ -412,7 +412,10 @@ fn expand_all(
 /// Replaces each `${NAME}` with the host's environment variable `NAME`;
 /// `$$` is a literal `$`. A variable that is not set is an error, so a
 /// missing token fails at start rather than as a 401 later.
-fn expand_env_vars(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+pub(super) fn expand_env_vars(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('$') {

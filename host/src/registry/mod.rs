@@ -340,13 +340,22 @@ impl Registry {
     }
 
     /// The one rule of who sees what. Clients see the tools their
-    /// providers expose, and every resource and prompt; a plugin sees the
+    /// providers expose, and every resource and prompt, narrowed by the
+    /// client's own `expose` patterns (`[clients.NAME]`); a plugin sees the
     /// tools its `grants.tools` match and no resource or prompt (its WIT
     /// world has no import for them).
     pub fn visibility(&self, caller: &Caller, item: Item<'_>) -> Visibility {
         match (caller, item) {
-            (Caller::Client, Item::Tool(entry)) if !entry.exposed => Visibility::Hidden,
-            (Caller::Client, _) => Visibility::Visible,
+            (Caller::Client(_), Item::Tool(entry)) if !entry.exposed => Visibility::Hidden,
+            (Caller::Client(client), Item::Tool(entry)) if !client.exposes(entry.name()) => {
+                Visibility::Hidden
+            }
+            (Caller::Client(client), Item::Resource(name) | Item::Prompt(name))
+                if !client.exposes(name) =>
+            {
+                Visibility::Hidden
+            }
+            (Caller::Client(_), _) => Visibility::Visible,
             (Caller::Plugin(plugin), Item::Tool(entry)) => {
                 match self.grants.check(plugin, entry.name()) {
                     Ok(()) => Visibility::Visible,

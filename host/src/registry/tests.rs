@@ -71,21 +71,21 @@ fn names_are_prefixed_and_sorted_across_providers() {
     // `b` first: the order comes from the names, not the config.
     let registry = valid(vec![source(&b, "bee"), source(&a, "a")], Grants::default());
     assert_eq!(
-        tool_names(&registry, &Caller::Client),
+        tool_names(&registry, &Caller::LOCAL_CLIENT),
         ["a_mid", "bee_alpha", "bee_zeta"]
     );
     assert_eq!(
-        prompt_names(&registry, &Caller::Client),
+        prompt_names(&registry, &Caller::LOCAL_CLIENT),
         ["a_mm", "bee_aa", "bee_zz"]
     );
     let entry = registry
-        .tool_for(&Caller::Client, "bee_alpha")
+        .tool_for(&Caller::LOCAL_CLIENT, "bee_alpha")
         .expect("found");
     assert_eq!(entry.local_name, "alpha");
     assert_eq!(entry.provider.name(), "b");
     assert_eq!(entry.tool.description.as_deref(), Some("tool alpha"));
     let prompt = registry
-        .prompt_for(&Caller::Client, "bee_zz")
+        .prompt_for(&Caller::LOCAL_CLIENT, "bee_zz")
         .expect("found");
     assert_eq!(prompt.local_name, "zz");
     assert_eq!(prompt.prompt.name, "bee_zz");
@@ -96,17 +96,17 @@ fn names_are_prefixed_and_sorted_across_providers() {
 fn an_empty_prefix_keeps_the_providers_names() {
     let a = Fake::new("a").tool("echo").prompt("greet").arc();
     let registry = valid(vec![source(&a, "")], Grants::default());
-    assert_eq!(tool_names(&registry, &Caller::Client), ["echo"]);
-    assert_eq!(prompt_names(&registry, &Caller::Client), ["greet"]);
+    assert_eq!(tool_names(&registry, &Caller::LOCAL_CLIENT), ["echo"]);
+    assert_eq!(prompt_names(&registry, &Caller::LOCAL_CLIENT), ["greet"]);
     assert_eq!(
         registry
-            .tool_for(&Caller::Client, "echo")
+            .tool_for(&Caller::LOCAL_CLIENT, "echo")
             .expect("found")
             .local_name,
         "echo"
     );
     assert_failure(
-        registry.tool_for(&Caller::Client, "_echo"),
+        registry.tool_for(&Caller::LOCAL_CLIENT, "_echo"),
         FailureKind::NotFound,
         "unknown tool `_echo`",
     );
@@ -117,7 +117,7 @@ fn unknown_names_are_not_found() {
     let a = Fake::new("a").tool("echo").prompt("greet").arc();
     let registry = valid(vec![source(&a, "a")], Grants::default());
     assert_failure(
-        registry.tool_for(&Caller::Client, "echo"),
+        registry.tool_for(&Caller::LOCAL_CLIENT, "echo"),
         FailureKind::NotFound,
         "unknown tool `echo`",
     );
@@ -127,7 +127,7 @@ fn unknown_names_are_not_found() {
         "unknown tool `a_nope`",
     );
     assert_failure(
-        registry.prompt_for(&Caller::Client, "greet"),
+        registry.prompt_for(&Caller::LOCAL_CLIENT, "greet"),
         FailureKind::NotFound,
         "unknown prompt `greet`",
     );
@@ -173,14 +173,14 @@ fn tool_collisions_name_both_providers() {
     assert_eq!(errors[0].provider(), None);
     // The first keeps the name; everything else stays.
     assert_eq!(
-        tool_names(&registry, &Caller::Client),
+        tool_names(&registry, &Caller::LOCAL_CLIENT),
         ["a_b_c", "only_x", "t"]
     );
-    let entry = registry.tool_for(&Caller::Client, "t").expect("kept");
+    let entry = registry.tool_for(&Caller::LOCAL_CLIENT, "t").expect("kept");
     assert_eq!(entry.provider.name(), "x");
     assert_eq!(
         registry
-            .tool_for(&Caller::Client, "a_b_c")
+            .tool_for(&Caller::LOCAL_CLIENT, "a_b_c")
             .expect("kept")
             .provider
             .name(),
@@ -204,12 +204,12 @@ fn prompt_collisions_name_both_providers() {
     );
     assert!(errors[0].to_string().contains("`x.greet` and `y.greet`"));
     assert_eq!(
-        prompt_names(&registry, &Caller::Client),
+        prompt_names(&registry, &Caller::LOCAL_CLIENT),
         ["s_bye", "s_greet"]
     );
     assert_eq!(
         registry
-            .prompt_for(&Caller::Client, "s_greet")
+            .prompt_for(&Caller::LOCAL_CLIENT, "s_greet")
             .expect("kept")
             .provider
             .name(),
@@ -254,7 +254,7 @@ fn invalid_tool_names_are_refused_with_the_tool_named() {
         "{message}"
     );
     assert!(message.contains("at most 64"), "{message}");
-    assert_eq!(tool_names(&registry, &Caller::Client), ["pre_good"]);
+    assert_eq!(tool_names(&registry, &Caller::LOCAL_CLIENT), ["pre_good"]);
 }
 
 #[test]
@@ -263,7 +263,7 @@ fn a_name_of_exactly_the_limit_is_accepted() {
     let a = Fake::new("a").tool(&name).arc();
     let registry = valid(vec![source(&a, "abc")], Grants::default());
     assert_eq!(
-        tool_names(&registry, &Caller::Client),
+        tool_names(&registry, &Caller::LOCAL_CLIENT),
         [format!("abc_{name}")]
     );
 }
@@ -327,7 +327,7 @@ fn schemas_not_describing_objects_are_refused_with_the_tool_named() {
         other => panic!("not a schema error: {other:?}"),
     }
     assert_eq!(errors[3].provider(), Some("a"));
-    assert_eq!(tool_names(&registry, &Caller::Client), ["a_fine"]);
+    assert_eq!(tool_names(&registry, &Caller::LOCAL_CLIENT), ["a_fine"]);
 }
 
 #[test]
@@ -344,7 +344,9 @@ fn argument_violations_say_where() {
         ))
         .arc();
     let registry = valid(vec![source(&a, "a")], Grants::default());
-    let entry = registry.tool_for(&Caller::Client, "a_add").expect("found");
+    let entry = registry
+        .tool_for(&Caller::LOCAL_CLIENT, "a_add")
+        .expect("found");
     let problems = entry
         .check_arguments(&schema(json!({"n": "x", "s": 1})))
         .expect_err("invalid");
@@ -381,7 +383,9 @@ fn output_violations_say_where() {
         .tool("free")
         .arc();
     let registry = valid(vec![source(&a, "a")], Grants::default());
-    let entry = registry.tool_for(&Caller::Client, "a_out").expect("found");
+    let entry = registry
+        .tool_for(&Caller::LOCAL_CLIENT, "a_out")
+        .expect("found");
     let problem = entry
         .check_output(Some(&json!({"list": [1, "two"]})))
         .expect_err("invalid");
@@ -394,7 +398,9 @@ fn output_violations_say_where() {
         .check_output(Some(&json!({"list": [1]})))
         .expect("valid");
     // No output schema: anything goes.
-    let free = registry.tool_for(&Caller::Client, "a_free").expect("found");
+    let free = registry
+        .tool_for(&Caller::LOCAL_CLIENT, "a_free")
+        .expect("found");
     free.check_output(None).expect("no schema");
     free.check_output(Some(&json!([1]))).expect("no schema");
 }
@@ -413,11 +419,11 @@ fn expose_hides_tools_from_clients_but_not_from_granted_plugins() {
         grants("p", &["a_*"]),
     );
     assert_eq!(
-        tool_names(&registry, &Caller::Client),
+        tool_names(&registry, &Caller::LOCAL_CLIENT),
         ["a_pub_list", "a_pub_read"]
     );
     assert_failure(
-        registry.tool_for(&Caller::Client, "a_secret"),
+        registry.tool_for(&Caller::LOCAL_CLIENT, "a_secret"),
         FailureKind::NotFound,
         "unknown tool `a_secret`",
     );
@@ -428,7 +434,7 @@ fn expose_hides_tools_from_clients_but_not_from_granted_plugins() {
     let entry = registry.tool_for(&plugin(), "a_secret").expect("granted");
     assert!(!entry.exposed);
     assert!(matches!(
-        registry.visibility(&Caller::Client, Item::Tool(entry)),
+        registry.visibility(&Caller::LOCAL_CLIENT, Item::Tool(entry)),
         Visibility::Hidden
     ));
     assert!(matches!(
@@ -455,7 +461,7 @@ fn plugins_see_the_tools_their_grants_match() {
     );
     assert_eq!(tool_names(&registry, &q), ["a_one"]);
     assert_eq!(
-        tool_names(&registry, &Caller::Client),
+        tool_names(&registry, &Caller::LOCAL_CLIENT),
         ["a_one", "a_two", "b_one"]
     );
     assert_failure(
@@ -468,7 +474,9 @@ fn plugins_see_the_tools_their_grants_match() {
         FailureKind::Denied,
         "plugin `nobody` may not call `a_one`: no tools are granted to it",
     );
-    let entry = registry.tool_for(&Caller::Client, "a_two").expect("found");
+    let entry = registry
+        .tool_for(&Caller::LOCAL_CLIENT, "a_two")
+        .expect("found");
     match registry.visibility(&Caller::Plugin("nobody".into()), Item::Tool(entry)) {
         Visibility::Denied(denied) => assert_eq!(denied.kind, FailureKind::Denied),
         other => panic!("not denied: {other:?}"),
@@ -483,9 +491,12 @@ fn plugins_see_no_resources_or_prompts() {
         .prompt("greet")
         .arc();
     let registry = valid(vec![source(&a, "a")], grants("p", &["*"]));
-    assert_eq!(registry.resources_for(&Caller::Client).len(), 1);
-    assert_eq!(registry.resource_templates_for(&Caller::Client).len(), 1);
-    assert_eq!(registry.prompts_for(&Caller::Client).len(), 1);
+    assert_eq!(registry.resources_for(&Caller::LOCAL_CLIENT).len(), 1);
+    assert_eq!(
+        registry.resource_templates_for(&Caller::LOCAL_CLIENT).len(),
+        1
+    );
+    assert_eq!(registry.prompts_for(&Caller::LOCAL_CLIENT).len(), 1);
     assert!(registry.resources_for(&plugin()).is_empty());
     assert!(registry.resource_templates_for(&plugin()).is_empty());
     assert!(registry.prompts_for(&plugin()).is_empty());
@@ -506,7 +517,7 @@ fn plugins_see_no_resources_or_prompts() {
         "plugin `p` may not request `a_greet`: plugins are granted tools only",
     );
     assert!(matches!(
-        registry.visibility(&Caller::Client, Item::Prompt("a_greet")),
+        registry.visibility(&Caller::LOCAL_CLIENT, Item::Prompt("a_greet")),
         Visibility::Visible
     ));
     assert!(matches!(
@@ -530,7 +541,7 @@ fn resource_uris_are_namespaced_and_routed_back() {
         Grants::default(),
     );
     let uris: Vec<String> = registry
-        .resources_for(&Caller::Client)
+        .resources_for(&Caller::LOCAL_CLIENT)
         .into_iter()
         .map(|resource| resource.uri)
         .collect();
@@ -543,7 +554,7 @@ fn resource_uris_are_namespaced_and_routed_back() {
         ]
     );
     let templates: Vec<String> = registry
-        .resource_templates_for(&Caller::Client)
+        .resource_templates_for(&Caller::LOCAL_CLIENT)
         .into_iter()
         .map(|template| template.uri_template)
         .collect();
@@ -562,7 +573,7 @@ fn resource_uris_are_namespaced_and_routed_back() {
         ("upstream://up/demo://doc/{id}", "up", "demo://doc/{id}"),
     ] {
         let route = registry
-            .resource_for(&Caller::Client, public)
+            .resource_for(&Caller::LOCAL_CLIENT, public)
             .unwrap_or_else(|f| panic!("{public}: {f}"));
         assert_eq!(route.provider.name(), provider, "{public}");
         assert_eq!(route.local_uri, local, "{public}");
@@ -588,7 +599,7 @@ fn uris_of_unknown_or_resourceless_providers_are_not_found() {
         "upstream://up/",
         "upstream://up",
     ] {
-        match registry.resource_for(&Caller::Client, uri) {
+        match registry.resource_for(&Caller::LOCAL_CLIENT, uri) {
             Err(failure) => {
                 assert_eq!(failure.kind, FailureKind::NotFound, "{uri}");
                 assert_eq!(failure.message, format!("unknown resource `{uri}`"));
@@ -645,32 +656,39 @@ fn rebuilt_lists_only_the_changed_provider_again() {
         assert_eq!((a.listed(what), b.listed(what)), (2, 1), "{what}");
     }
     assert_eq!(
-        tool_names(&fresh, &Caller::Client),
+        tool_names(&fresh, &Caller::LOCAL_CLIENT),
         ["a_one", "a_two", "b_keep"]
     );
     assert_eq!(
-        prompt_names(&fresh, &Caller::Client),
+        prompt_names(&fresh, &Caller::LOCAL_CLIENT),
         ["a_pa", "a_pa2", "b_pb"]
     );
     let uris: Vec<String> = fresh
-        .resources_for(&Caller::Client)
+        .resources_for(&Caller::LOCAL_CLIENT)
         .into_iter()
         .map(|r| r.uri)
         .collect();
     assert_eq!(uris, ["upstream://a/a://2", "upstream://b/b://1"]);
     // `b`'s part is reused as it was, not rebuilt.
     assert!(Arc::ptr_eq(
-        registry.tool_for(&Caller::Client, "b_keep").expect("old"),
-        fresh.tool_for(&Caller::Client, "b_keep").expect("new"),
+        registry
+            .tool_for(&Caller::LOCAL_CLIENT, "b_keep")
+            .expect("old"),
+        fresh
+            .tool_for(&Caller::LOCAL_CLIENT, "b_keep")
+            .expect("new"),
     ));
     // The old snapshot is untouched.
-    assert_eq!(tool_names(&registry, &Caller::Client), ["a_one", "b_keep"]);
+    assert_eq!(
+        tool_names(&registry, &Caller::LOCAL_CLIENT),
+        ["a_one", "b_keep"]
+    );
     // Unknown names rebuild nothing.
     let (same, errors) = fresh.rebuilt(&["nobody"]);
     assert!(errors.is_empty());
     assert_eq!(a.listed("tools"), 2);
     assert_eq!(
-        tool_names(&same, &Caller::Client),
+        tool_names(&same, &Caller::LOCAL_CLIENT),
         ["a_one", "a_two", "b_keep"]
     );
 }
@@ -687,7 +705,7 @@ fn rebuilt_keeps_grants_expose_and_depth() {
     let (fresh, errors) = registry.rebuilt(&["a"]);
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(fresh.max_depth(), 3);
-    assert_eq!(tool_names(&fresh, &Caller::Client), ["a_open"]);
+    assert_eq!(tool_names(&fresh, &Caller::LOCAL_CLIENT), ["a_open"]);
     assert_eq!(tool_names(&fresh, &plugin()), ["a_secret"]);
 }
 
@@ -712,7 +730,7 @@ fn rebuilt_reports_and_leaves_out_what_became_invalid() {
         RegistryError::InvalidSchema { provider, tool, which: "input", .. }
             if provider == "a" && tool == "typed"
     ));
-    assert_eq!(tool_names(&fresh, &Caller::Client), ["one", "x"]);
+    assert_eq!(tool_names(&fresh, &Caller::LOCAL_CLIENT), ["one", "x"]);
 
     // A new name colliding with another provider's is reported with both.
     b.set_tools(vec![tool("x"), tool("one")]);
@@ -728,10 +746,63 @@ fn rebuilt_reports_and_leaves_out_what_became_invalid() {
     );
     assert_eq!(
         fresh
-            .tool_for(&Caller::Client, "one")
+            .tool_for(&Caller::LOCAL_CLIENT, "one")
             .expect("kept")
             .provider
             .name(),
         "a"
     );
+}
+
+/// A configured client's `expose` patterns narrow tools, prompts,
+/// resources and templates alike, in lists and lookups.
+#[test]
+fn a_clients_expose_patterns_narrow_everything_it_sees() {
+    let a = Fake::new("a")
+        .tool("one")
+        .tool("two")
+        .resource("demo://doc/1")
+        .template("demo://doc/{id}")
+        .prompt("greet")
+        .prompt("other")
+        .arc();
+    let registry = valid(vec![source(&a, "a")], Grants::default());
+    let client = |expose: &[&str]| {
+        let config = crate::config::ClientConfig {
+            name: "alice".into(),
+            token_sha256: [0; 32],
+            expose: Some(expose.iter().map(|p| p.to_string()).collect()),
+            rate_limit: None,
+            tool_rate_limit: None,
+            line: 1,
+        };
+        Caller::Client(crate::clients::Client::configured(Arc::new(
+            crate::clients::ClientPolicy::new(&config),
+        )))
+    };
+    let alice = client(&["a_one", "a_greet", "upstream://a/**"]);
+    assert_eq!(tool_names(&registry, &alice), ["a_one"]);
+    assert_eq!(prompt_names(&registry, &alice), ["a_greet"]);
+    assert_eq!(registry.resources_for(&alice).len(), 1);
+    assert_eq!(registry.resource_templates_for(&alice).len(), 1);
+    assert!(registry.tool_for(&alice, "a_one").is_ok());
+    assert_failure(
+        registry.tool_for(&alice, "a_two"),
+        FailureKind::NotFound,
+        "unknown tool `a_two`",
+    );
+    assert!(registry.prompt_for(&alice, "a_other").is_err());
+
+    let tools_only = client(&["a_*"]);
+    assert_eq!(tool_names(&registry, &tools_only), ["a_one", "a_two"]);
+    // `*` stops at `/`: no URI matches it.
+    assert!(registry.resources_for(&tools_only).is_empty());
+    assert!(
+        registry
+            .resource_for(&tools_only, "upstream://a/demo://doc/1")
+            .is_err()
+    );
+    let nothing = client(&[]);
+    assert!(tool_names(&registry, &nothing).is_empty());
+    assert!(prompt_names(&registry, &nothing).is_empty());
 }

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::McpHandler;
 use super::health::Probes;
 use super::host_check::AllowedHosts;
+use crate::clients::ClientDirectory;
 use crate::config::ServerSettings;
 use crate::dispatch::Dispatcher;
 use crate::upstream::Upstream;
@@ -29,9 +30,12 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
+    /// `clients` empty serves every request as the local user; otherwise
+    /// each `/mcp` request needs one of their tokens ([`super::auth`]).
     pub async fn bind(
         dispatcher: Arc<Dispatcher>,
         settings: &ServerSettings,
+        clients: Arc<ClientDirectory>,
         addr: SocketAddr,
     ) -> anyhow::Result<Self> {
         let shutdown = CancellationToken::new();
@@ -47,8 +51,16 @@ impl HttpServer {
             config = config.enforce_origin_validation();
         }
         let page_size = settings.page_size;
+        let authenticated = !clients.is_empty();
         let service = StreamableHttpService::new(
-            move || Ok(McpHandler::new(dispatcher.clone(), page_size)),
+            move || {
+                let handler = McpHandler::new(dispatcher.clone(), page_size);
+                Ok(if authenticated {
+                    handler.authenticated()
+                } else {
+                    handler
+                })
+            },
             Arc::new(LocalSessionManager::default()),
             config,
         );
@@ -59,9 +71,10 @@ impl HttpServer {
                 allowed_hosts.clone(),
                 super::host_check::guard,
             ));
-        let router = axum::Router::new()
-            .nest_service("/mcp", service)
-            .merge(metrics);
+        let mcp = axum::Router::new().nest_service("/mcp", service).layer(
+            axum::middleware::from_fn_with_state(clients, super::auth::authenticate),
+        );
+        let router = mcp.merge(metrics);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;

@@ -44,7 +44,9 @@ pub fn request_error(failure: ToolFailure, uri: Option<&str>) -> McpError {
         (FailureKind::NotFound | FailureKind::InvalidArguments, _) => {
             McpError::invalid_params(message, None)
         }
-        (FailureKind::Denied, _) => McpError::invalid_request(message, None),
+        (FailureKind::Denied | FailureKind::RateLimited, _) => {
+            McpError::invalid_request(message, None)
+        }
         (FailureKind::Timeout | FailureKind::Cancelled | FailureKind::Failed, _) => {
             McpError::internal_error(message, None)
         }

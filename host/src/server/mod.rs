@@ -1,6 +1,7 @@
 //! The MCP server AI clients talk to, over stdio or Streamable HTTP, in
 //! both protocol eras (rmcp negotiates per request / per session).
 
+pub mod auth;
 mod era;
 pub mod health;
 mod host_check;
@@ -24,6 +25,7 @@ use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use tokio::sync::mpsc;
 
+use crate::clients::Client;
 use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink, ListChanged, RequestScope};
 use crate::logging::Level;
 use crate::provider::{FailureKind, Offers};
@@ -38,6 +40,9 @@ pub struct McpHandler {
     page_size: usize,
     /// `logging/setLevel` of a legacy session; modern requests carry theirs.
     session_log_level: Arc<Mutex<Option<Level>>>,
+    /// Whether every request must come with a client identity (HTTP with
+    /// `[clients]`: the auth layer attaches it).
+    authenticated: bool,
 }
 
 impl McpHandler {
@@ -46,6 +51,33 @@ impl McpHandler {
             dispatcher,
             page_size,
             session_log_level: Arc::new(Mutex::new(None)),
+            authenticated: false,
+        }
+    }
+
+    /// Requests must carry the client the auth layer found
+    /// ([`auth::authenticate`]); one without is refused, never served as
+    /// the local user.
+    pub fn authenticated(mut self) -> Self {
+        self.authenticated = true;
+        self
+    }
+
+    /// Who sent this request: the client the HTTP auth layer attached to
+    /// it, or the local user where there is no auth (stdio, or HTTP with no
+    /// `[clients]`).
+    fn caller(&self, context: &RequestContext<RoleServer>) -> Result<Caller, McpError> {
+        let client = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Client>());
+        match client {
+            Some(client) => Ok(Caller::Client(client.clone())),
+            None if self.authenticated => Err(McpError::invalid_request(
+                "this request carries no authenticated client",
+                None,
+            )),
+            None => Ok(Caller::LOCAL_CLIENT),
         }
     }
 
@@ -101,11 +133,12 @@ impl ServerHandler for McpHandler {
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
+        let caller = self.caller(&context)?;
         let registry = self.dispatcher.registry();
         let visible: Vec<Tool> = registry
-            .tools_for(&Caller::Client)
+            .tools_for(&caller)
             .into_iter()
             .map(|entry| entry.tool.clone())
             .collect();
@@ -118,7 +151,10 @@ impl ServerHandler for McpHandler {
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.dispatcher
             .registry()
-            .tool_for(&Caller::Client, name)
+            // Only for rmcp's check of `Mcp-Param-*` headers against the
+            // tool's schema (this hook sees no request); the call itself
+            // checks the client's policy.
+            .tool_for(&Caller::LOCAL_CLIENT, name)
             .ok()
             .map(|entry| entry.tool.clone())
     }
@@ -129,10 +165,11 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let era = Era::of(&context);
+        let caller = self.caller(&context)?;
         let outcome = self
             .with_events(&context, |scope| {
                 self.dispatcher
-                    .call(&Caller::Client, &request.name, request.arguments, scope)
+                    .call(&caller, &request.name, request.arguments, scope)
             })
             .await;
         match outcome {
@@ -155,11 +192,11 @@ impl ServerHandler for McpHandler {
     async fn list_prompts(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
         let registry = self.offering::<ListPromptsRequestMethod>(|o| o.prompts)?;
         let (prompts, next_cursor) = lists::page(
-            registry.prompts_for(&Caller::Client),
+            registry.prompts_for(&self.caller(&context)?),
             request,
             self.page_size,
         )?;
@@ -175,9 +212,10 @@ impl ServerHandler for McpHandler {
     ) -> Result<GetPromptResponse, McpError> {
         self.offering::<GetPromptRequestMethod>(|o| o.prompts)?;
         let era = Era::of(&context);
+        let caller = self.caller(&context)?;
         self.with_events(&context, |scope| {
             self.dispatcher
-                .get_prompt(&Caller::Client, &request.name, request.arguments, scope)
+                .get_prompt(&caller, &request.name, request.arguments, scope)
         })
         .await
         .map(|result| result.for_era(era).into())
@@ -187,11 +225,11 @@ impl ServerHandler for McpHandler {
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let registry = self.offering::<ListResourcesRequestMethod>(|o| o.resources)?;
         let (resources, next_cursor) = lists::page(
-            registry.resources_for(&Caller::Client),
+            registry.resources_for(&self.caller(&context)?),
             request,
             self.page_size,
         )?;
@@ -203,11 +241,11 @@ impl ServerHandler for McpHandler {
     async fn list_resource_templates(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
         let registry = self.offering::<ListResourceTemplatesRequestMethod>(|o| o.resources)?;
         let (templates, next_cursor) = lists::page(
-            registry.resource_templates_for(&Caller::Client),
+            registry.resource_templates_for(&self.caller(&context)?),
             request,
             self.page_size,
         )?;
@@ -223,9 +261,9 @@ impl ServerHandler for McpHandler {
     ) -> Result<ReadResourceResponse, McpError> {
         self.offering::<ReadResourceRequestMethod>(|o| o.resources)?;
         let era = Era::of(&context);
+        let caller = self.caller(&context)?;
         self.with_events(&context, |scope| {
-            self.dispatcher
-                .read_resource(&Caller::Client, &request.uri, scope)
+            self.dispatcher.read_resource(&caller, &request.uri, scope)
         })
         .await
         .map(|result| result.for_era(era).into())
@@ -239,8 +277,9 @@ impl ServerHandler for McpHandler {
     ) -> Result<CompleteResult, McpError> {
         self.offering::<CompleteRequestMethod>(|o| o.completions)?;
         let era = Era::of(&context);
+        let caller = self.caller(&context)?;
         self.with_events(&context, |scope| {
-            self.dispatcher.complete(&Caller::Client, request, scope)
+            self.dispatcher.complete(&caller, request, scope)
         })
         .await
         .map(|result| result.for_era(era))

@@ -6,6 +6,7 @@
 // protocol eras the host serves.
 #![allow(deprecated)]
 
+mod auth;
 mod cli;
 mod http;
 mod malformed;

@@ -38,7 +38,7 @@ async fn scrape_as(host: &Host, accept: &str) -> (String, String) {
     (content_type, response.text().await.expect("a text body"))
 }
 
-async fn scrape(host: &Host) -> String {
+pub(crate) async fn scrape(host: &Host) -> String {
     scrape_as(host, "*/*").await.1
 }
 

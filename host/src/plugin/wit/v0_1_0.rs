@@ -308,7 +308,9 @@ impl From<ToolFailure> for wit::ToolError {
         match failure.kind {
             FailureKind::NotFound => wit::ToolError::NotFound(message),
             FailureKind::InvalidArguments => wit::ToolError::InvalidArguments(message),
-            FailureKind::Denied => wit::ToolError::Denied(message),
+            // Limits apply to clients, not plugins; were one to reach a
+            // plugin, it is a refusal.
+            FailureKind::Denied | FailureKind::RateLimited => wit::ToolError::Denied(message),
             FailureKind::Timeout => wit::ToolError::Timeout(message),
             FailureKind::Cancelled => wit::ToolError::Cancelled(message),
             FailureKind::Failed => wit::ToolError::Failed(message),
