@@ -582,7 +582,7 @@ async fn dispatch(
 ) -> anyhow::Result<()> {
     let scope = RequestScope::root(CancellationToken::new(), EventSink::discard());
     match dispatcher
-        .call(&Caller::Client, tool, Some(arguments.clone()), scope)
+        .call(&Caller::LOCAL_CLIENT, tool, Some(arguments.clone()), scope)
         .await
     {
         Ok(result) if result.is_error != Some(true) => Ok(()),
