@@ -1,5 +1,5 @@
 //! AI clients as the host tells them apart: who a request comes from (its
-//! bearer token, looked up in the [`ClientDirectory`]), what that client
+//! bearer token or JWT access token, looked up in the [`ClientDirectory`]), what that client
 //! may see (its `expose` patterns, applied by the registry's one
 //! visibility rule), and how fast it may go (its token buckets, checked by
 //! dispatch before a provider runs).
@@ -11,6 +11,7 @@ use std::time::Instant;
 use subtle::ConstantTimeEq;
 
 use crate::config::ClientConfig;
+use crate::oauth::{JwtError, JwtVerifier};
 use crate::provider::{FailureKind, ToolFailure};
 use crate::rate_limit::{RateLimit, TokenBucket};
 
@@ -161,39 +162,90 @@ impl std::fmt::Display for Client {
     }
 }
 
-/// The configured clients, found by token.
-#[derive(Debug, Default)]
+/// Claim (name, value) pairs a JWT must carry.
+type Claims = Vec<(String, String)>;
+
+/// Why a presented bearer token names no client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the bearer token is not one of a configured client")]
+    UnknownToken,
+    #[error("{0}")]
+    Jwt(#[from] JwtError),
+    #[error("the token is valid but its claims match no client's `jwt_claims`")]
+    Unmapped,
+}
+
+/// The configured clients, found by token or by JWT claims.
+#[derive(Default)]
 pub struct ClientDirectory {
-    entries: Vec<([u8; 32], Arc<ClientPolicy>)>,
+    by_token: Vec<([u8; 32], Arc<ClientPolicy>)>,
+    /// Clients known by JWT claims, in config (name) order.
+    by_claims: Vec<(Claims, Arc<ClientPolicy>)>,
+    jwt: Option<Arc<JwtVerifier>>,
 }
 
 impl ClientDirectory {
-    pub fn new(clients: &[ClientConfig]) -> Self {
-        Self {
-            entries: clients
-                .iter()
-                .map(|config| (config.token_sha256, Arc::new(ClientPolicy::new(config))))
-                .collect(),
+    /// `jwt` checks JWT access tokens (`[oauth]`); clients with
+    /// `jwt_claims` are found through it.
+    pub fn new(clients: &[ClientConfig], jwt: Option<Arc<JwtVerifier>>) -> Self {
+        let mut directory = Self {
+            jwt,
+            ..Self::default()
+        };
+        for config in clients {
+            let policy = Arc::new(ClientPolicy::new(config));
+            if let Some(digest) = config.token_sha256 {
+                directory.by_token.push((digest, policy.clone()));
+            }
+            if let Some(claims) = &config.jwt_claims {
+                directory.by_claims.push((claims.clone(), policy));
+            }
         }
+        directory
     }
 
-    /// No clients configured: the endpoint takes every request.
+    /// No clients and no `[oauth]`: the endpoint takes every request.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.by_token.is_empty() && self.jwt.is_none()
     }
 
-    /// The client whose token this is. Digests are compared in constant
-    /// time, against every entry, so timing tells nothing about tokens
-    /// (hashing first also hides their length).
-    pub fn authenticate(&self, token: &str) -> Option<Client> {
+    pub fn jwt(&self) -> Option<&JwtVerifier> {
+        self.jwt.as_deref()
+    }
+
+    /// The client this bearer token belongs to. Static tokens first: their
+    /// digests are compared in constant time against every entry, so
+    /// timing tells nothing about them (hashing first also hides their
+    /// length). Then, with `[oauth]`, as a JWT access token, whose claims
+    /// pick the client whose `jwt_claims` they match (the one with the most
+    /// claims if several do, the first by name on a tie).
+    pub async fn authenticate(&self, token: &str) -> Result<Client, Refusal> {
         let presented = token_digest(token);
         let mut found = None;
-        for (digest, policy) in &self.entries {
+        for (digest, policy) in &self.by_token {
             if bool::from(digest.ct_eq(&presented)) {
                 found = Some(policy.clone());
             }
         }
-        found.map(Client::configured)
+        if let Some(policy) = found {
+            return Ok(Client::configured(policy));
+        }
+        let Some(jwt) = &self.jwt else {
+            return Err(Refusal::UnknownToken);
+        };
+        let claims = jwt.verify(token).await?;
+        let mut best: Option<(usize, &Arc<ClientPolicy>)> = None;
+        for (wanted, policy) in &self.by_claims {
+            let matches = wanted
+                .iter()
+                .all(|(name, value)| crate::oauth::claim_matches(&claims, name, value));
+            if matches && best.is_none_or(|(count, _)| wanted.len() > count) {
+                best = Some((wanted.len(), policy));
+            }
+        }
+        best.map(|(_, policy)| Client::configured(policy.clone()))
+            .ok_or(Refusal::Unmapped)
     }
 }
 
@@ -206,7 +258,8 @@ mod tests {
     fn config(name: &str, token: &str) -> ClientConfig {
         ClientConfig {
             name: name.into(),
-            token_sha256: token_digest(token),
+            token_sha256: Some(token_digest(token)),
+            jwt_claims: None,
             expose: None,
             rate_limit: None,
             tool_rate_limit: None,
@@ -214,25 +267,35 @@ mod tests {
         }
     }
 
-    #[test]
-    fn tokens_find_their_client() {
-        let directory = ClientDirectory::new(&[
-            config("alice", "alice-token-0123456789"),
-            config("bob", "bob-token-0123456789"),
-        ]);
-        let alice = directory.authenticate("alice-token-0123456789").unwrap();
+    #[tokio::test]
+    async fn tokens_find_their_client() {
+        let directory = ClientDirectory::new(
+            &[
+                config("alice", "alice-token-0123456789"),
+                config("bob", "bob-token-0123456789"),
+            ],
+            None,
+        );
+        let alice = directory
+            .authenticate("alice-token-0123456789")
+            .await
+            .unwrap();
         assert_eq!(alice.to_string(), "client:alice");
         assert_eq!(
             directory
                 .authenticate("bob-token-0123456789")
+                .await
                 .unwrap()
                 .to_string(),
             "client:bob"
         );
-        assert!(directory.authenticate("alice-token-012345678").is_none());
-        assert!(directory.authenticate("").is_none());
+        assert_eq!(
+            directory.authenticate("alice-token-012345678").await,
+            Err(Refusal::UnknownToken)
+        );
+        assert_eq!(directory.authenticate("").await, Err(Refusal::UnknownToken));
         assert!(!directory.is_empty());
-        assert!(ClientDirectory::new(&[]).is_empty());
+        assert!(ClientDirectory::new(&[], None).is_empty());
         assert_eq!(Client::local().to_string(), "client");
     }
 

@@ -14,6 +14,7 @@ mod dispatch_tests;
 pub mod grants;
 pub mod logging;
 pub mod metrics;
+pub mod oauth;
 pub mod plugin;
 pub mod provider;
 pub mod rate_limit;

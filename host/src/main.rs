@@ -127,13 +127,21 @@ async fn serve(config: &Config, stdio: bool, http: Option<SocketAddr>) -> anyhow
         return server::stdio::serve(loaded.dispatcher, config.server.page_size).await;
     }
     let addr = http.unwrap_or(config.server.http);
-    if config.clients.is_empty() && !addr.ip().is_loopback() {
+    if config.clients.is_empty() && config.oauth.is_none() && !addr.ip().is_loopback() {
         tracing::warn!(
             %addr,
             "serving HTTP beyond loopback without [clients]: anyone who reaches this address can call every tool; configure client tokens (see the admin guide)"
         );
     }
-    let clients = Arc::new(ClientDirectory::new(&config.clients));
+    let jwt = match &config.oauth {
+        Some(oauth) => {
+            let verifier = Arc::new(switchboard::oauth::JwtVerifier::new(oauth.clone())?);
+            verifier.spawn_refresh();
+            Some(verifier)
+        }
+        None => None,
+    };
+    let clients = Arc::new(ClientDirectory::new(&config.clients, jwt));
     let server = HttpServer::bind(loaded.dispatcher, &config.server, clients, addr)
         .await?
         .with_providers(loaded.plugins.len(), loaded.upstreams);

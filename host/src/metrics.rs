@@ -92,8 +92,12 @@ pub enum AuthFailure {
     Missing,
     /// An `Authorization` header that is not `Bearer <token>`.
     Malformed,
-    /// A bearer token of no configured client.
+    /// A bearer token of no configured client, or a JWT that is not valid.
     InvalidToken,
+    /// A valid JWT without a scope this server requires.
+    InsufficientScope,
+    /// A valid JWT whose claims match no client's `jwt_claims`.
+    Unmapped,
 }
 
 impl AuthFailure {
@@ -102,6 +106,8 @@ impl AuthFailure {
             AuthFailure::Missing => "missing",
             AuthFailure::Malformed => "malformed",
             AuthFailure::InvalidToken => "invalid_token",
+            AuthFailure::InsufficientScope => "insufficient_scope",
+            AuthFailure::Unmapped => "unmapped",
         }
     }
 }
@@ -297,7 +303,7 @@ impl Metrics {
         );
         registry.register(
             "switchboard_auth_failures",
-            "HTTP requests refused for a missing, malformed or unknown client token",
+            "HTTP requests refused by client authentication, by reason",
             metrics.auth_failures.clone(),
         );
         Self {

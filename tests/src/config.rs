@@ -42,6 +42,8 @@ pub struct ConfigBuilder {
     plugins: Vec<String>,
     upstreams: Vec<String>,
     clients: Vec<String>,
+    /// Other tables, as written.
+    raw: Vec<String>,
     cache_dir: PathBuf,
 }
 
@@ -58,6 +60,7 @@ impl ConfigBuilder {
             plugins: Vec::new(),
             upstreams: Vec::new(),
             clients: Vec::new(),
+            raw: Vec::new(),
             cache_dir: shared_cache_dir().to_owned(),
         }
     }
@@ -108,6 +111,12 @@ impl ConfigBuilder {
         self
     }
 
+    /// Raw TOML appended as it is (e.g. an `[oauth]` table).
+    pub fn raw(mut self, text: &str) -> Self {
+        self.raw.push(text.to_owned());
+        self
+    }
+
     pub fn render(&self) -> String {
         let mut text = format!("[server]\ncache_dir = {}\n", toml_string(&self.cache_dir));
         for line in &self.server {
@@ -118,7 +127,7 @@ impl ConfigBuilder {
             text.push('\n');
             text.push_str(plugin);
         }
-        for table in self.upstreams.iter().chain(&self.clients) {
+        for table in self.upstreams.iter().chain(&self.clients).chain(&self.raw) {
             text.push('\n');
             text.push_str(table);
         }

@@ -23,6 +23,7 @@ pub(super) struct RawClient {
     token: Option<Spanned<String>>,
     token_file: Option<Spanned<PathBuf>>,
     token_sha256: Option<Spanned<String>>,
+    jwt_claims: Option<Spanned<BTreeMap<String, String>>>,
     expose: Option<Vec<Spanned<String>>>,
     rate_limit: Option<Spanned<RawRateLimit>>,
     tool_rate_limit: Option<Spanned<RawRateLimit>>,
@@ -39,8 +40,13 @@ pub(super) struct RawRateLimit {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientConfig {
     pub name: String,
-    /// SHA-256 of the token: the token itself is not kept.
-    pub token_sha256: [u8; 32],
+    /// SHA-256 of the token: the token itself is not kept. `None` for a
+    /// client known by its JWT claims instead.
+    pub token_sha256: Option<[u8; 32]>,
+    /// Claims (name, value) a JWT access token must carry to be this
+    /// client's (`[oauth]`); a claim holding a list matches if the list
+    /// holds the value.
+    pub jwt_claims: Option<Vec<(String, String)>>,
     /// Patterns of the tool and prompt names and resource URIs it sees;
     /// `None` sees everything.
     pub expose: Option<Vec<String>>,
@@ -54,11 +60,16 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// What the client may do, as `check` lists it (never the token).
     pub fn describe(&self) -> Vec<String> {
-        let mut parts = vec![match &self.expose {
+        let mut parts = Vec::new();
+        if let Some(claims) = &self.jwt_claims {
+            let claims: Vec<String> = claims.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            parts.push(format!("JWT with {}", claims.join(", ")));
+        }
+        parts.push(match &self.expose {
             None => "sees everything".to_owned(),
             Some(patterns) if patterns.is_empty() => "sees nothing".to_owned(),
             Some(patterns) => format!("sees {}", patterns.join(", ")),
-        }];
+        });
         if let Some(limit) = self.rate_limit {
             parts.push(format!("requests {limit}"));
         }
@@ -72,6 +83,7 @@ impl ClientConfig {
 pub(super) fn resolve_clients(
     raw: BTreeMap<Spanned<String>, RawClient>,
     base: &Path,
+    oauth: bool,
     at: &At<'_>,
     line_of: &dyn Fn(usize) -> usize,
 ) -> Result<Vec<ClientConfig>, ConfigError> {
@@ -85,8 +97,20 @@ pub(super) fn resolve_clients(
                 "client names use only letters, digits, `_` and `-`".into(),
             ));
         }
-        let token_sha256 = resolve_token(&name, &client, &key, base, at)?;
-        if let Some(other) = clients.iter().find(|c| c.token_sha256 == token_sha256) {
+        let token_sha256 = match &client.jwt_claims {
+            Some(claims) if !oauth => {
+                return Err(at(
+                    claims.span(),
+                    &format!("{key}.jwt_claims"),
+                    "needs an [oauth] table: the issuer whose tokens carry these claims".into(),
+                ));
+            }
+            _ => resolve_token(&name, &client, &key, base, at)?,
+        };
+        if let Some(other) = clients
+            .iter()
+            .find(|c| token_sha256.is_some() && c.token_sha256 == token_sha256)
+        {
             return Err(at(
                 name.span(),
                 &key,
@@ -104,6 +128,9 @@ pub(super) fn resolve_clients(
         clients.push(ClientConfig {
             name: name.get_ref().clone(),
             token_sha256,
+            jwt_claims: client
+                .jwt_claims
+                .map(|claims| claims.into_inner().into_iter().collect()),
             expose: client
                 .expose
                 .map(|patterns| patterns.into_iter().map(Spanned::into_inner).collect()),
@@ -116,27 +143,32 @@ pub(super) fn resolve_clients(
 }
 
 /// The SHA-256 of the client's token, from whichever one of `token`,
-/// `token_file` and `token_sha256` it gives.
+/// `token_file` and `token_sha256` it gives; `None` if it gives
+/// `jwt_claims` instead.
 fn resolve_token(
     name: &Spanned<String>,
     client: &RawClient,
     key: &str,
     base: &Path,
     at: &At<'_>,
-) -> Result<[u8; 32], ConfigError> {
+) -> Result<Option<[u8; 32]>, ConfigError> {
     let given = [
         client.token.as_ref().map(|_| "token"),
         client.token_file.as_ref().map(|_| "token_file"),
         client.token_sha256.as_ref().map(|_| "token_sha256"),
+        client.jwt_claims.as_ref().map(|_| "jwt_claims"),
     ];
     let given: Vec<&str> = given.into_iter().flatten().collect();
     if given.len() != 1 {
         let problem = if given.is_empty() {
-            "needs a token: `token = \"${ENV_VAR}\"`, `token_file = \"PATH\"` or `token_sha256 = \"HEX\"`".to_owned()
+            "needs a token: `token = \"${ENV_VAR}\"`, `token_file = \"PATH\"` or `token_sha256 = \"HEX\"` (or `jwt_claims` with [oauth])".to_owned()
         } else {
             format!("give one of {}, not several", given.join(", "))
         };
         return Err(at(name.span(), key, problem));
+    }
+    if client.jwt_claims.is_some() {
+        return Ok(None);
     }
     let checked = |token: String, span: std::ops::Range<usize>, field: &str| {
         if token.chars().count() < MIN_TOKEN_LEN {
@@ -148,7 +180,7 @@ fn resolve_token(
                 ),
             ));
         }
-        Ok(crate::clients::token_digest(&token))
+        Ok(Some(crate::clients::token_digest(&token)))
     };
     if let Some(token) = &client.token {
         let expanded = expand_env_vars(token.get_ref(), |var| std::env::var(var).ok())
@@ -171,7 +203,7 @@ fn resolve_token(
         .token_sha256
         .as_ref()
         .expect("one of the three is given");
-    parse_sha256(hex.get_ref()).ok_or_else(|| {
+    parse_sha256(hex.get_ref()).map(Some).ok_or_else(|| {
         at(
             hex.span(),
             &format!("{key}.token_sha256"),
@@ -244,7 +276,10 @@ mod tests {
         .unwrap();
         let alice = &config.clients[0];
         assert_eq!(alice.name, "alice");
-        assert_eq!(alice.token_sha256, crate::clients::token_digest(TOKEN));
+        assert_eq!(
+            alice.token_sha256,
+            Some(crate::clients::token_digest(TOKEN))
+        );
         assert_eq!(alice.expose, Some(vec!["text_*".to_owned()]));
         let rate = alice.rate_limit.unwrap();
         assert_eq!((rate.per_second, rate.burst), (2.5, 3));

@@ -11,11 +11,13 @@ use serde::Deserialize;
 use toml::Spanned;
 
 mod clients;
+mod oauth;
 #[cfg(test)]
 mod reference_tests;
 mod upstream;
 
 pub use clients::ClientConfig;
+pub use oauth::OAuthConfig;
 pub use upstream::{BreakerSettings, Endpoint, RestartSettings, Secret, UpstreamConfig};
 
 /// Default config file, looked up in the working directory.
@@ -76,6 +78,7 @@ struct RawConfig {
     upstreams: BTreeMap<Spanned<String>, upstream::RawUpstream>,
     #[serde(default)]
     clients: BTreeMap<Spanned<String>, clients::RawClient>,
+    oauth: Option<oauth::RawOAuth>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,6 +163,9 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// Who may use the HTTP endpoint; empty lets every request in.
     pub clients: Vec<ClientConfig>,
+    /// JWT access tokens from an authorization server, for clients with
+    /// `jwt_claims`.
+    pub oauth: Option<OAuthConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -488,8 +494,14 @@ impl Config {
             )?);
         }
 
+        let oauth = raw
+            .oauth
+            .map(|raw| oauth::resolve_oauth(raw, &at))
+            .transpose()?;
         let clients =
-            clients::resolve_clients(raw.clients, base, &at, &|offset| line_of(text, offset))?;
+            clients::resolve_clients(raw.clients, base, oauth.is_some(), &at, &|offset| {
+                line_of(text, offset)
+            })?;
 
         Ok(Config {
             path: path.to_owned(),
@@ -497,6 +509,7 @@ impl Config {
             plugins,
             upstreams,
             clients,
+            oauth,
         })
     }
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Visitor};
 
 use super::clients::{RawClient, RawRateLimit};
+use super::oauth::RawOAuth;
 use super::upstream::RawUpstream;
 use super::{RawConfig, RawDirGrant, RawGrants, RawLimits, RawPlugin, RawServer};
 
@@ -70,7 +71,7 @@ fn fields_of<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
 
 /// Every key the config accepts, as the guide's table writes it.
 fn every_key() -> Vec<String> {
-    let tables: [(&str, Vec<&str>); 11] = [
+    let tables: [(&str, Vec<&str>); 12] = [
         ("", fields_of::<RawConfig>()),
         ("server.", fields_of::<RawServer>()),
         ("defaults.", fields_of::<RawLimits>()),
@@ -85,6 +86,7 @@ fn every_key() -> Vec<String> {
         ("clients.NAME.", fields_of::<RawClient>()),
         ("clients.NAME.rate_limit.", fields_of::<RawRateLimit>()),
         ("clients.NAME.tool_rate_limit.", fields_of::<RawRateLimit>()),
+        ("oauth.", fields_of::<RawOAuth>()),
     ];
     tables
         .iter()
@@ -98,6 +100,7 @@ fn every_key() -> Vec<String> {
                     | "plugins"
                     | "upstreams"
                     | "clients"
+                    | "oauth"
                     | "clients.NAME.rate_limit"
                     | "clients.NAME.tool_rate_limit"
                     | "plugins.NAME.limits"

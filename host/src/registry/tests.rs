@@ -770,7 +770,8 @@ fn a_clients_expose_patterns_narrow_everything_it_sees() {
     let client = |expose: &[&str]| {
         let config = crate::config::ClientConfig {
             name: "alice".into(),
-            token_sha256: [0; 32],
+            token_sha256: None,
+            jwt_claims: None,
             expose: Some(expose.iter().map(|p| p.to_string()).collect()),
             rate_limit: None,
             tool_rate_limit: None,

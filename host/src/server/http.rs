@@ -71,10 +71,27 @@ impl HttpServer {
                 allowed_hosts.clone(),
                 super::host_check::guard,
             ));
-        let mcp = axum::Router::new().nest_service("/mcp", service).layer(
-            axum::middleware::from_fn_with_state(clients, super::auth::authenticate),
-        );
-        let router = mcp.merge(metrics);
+        let mut router = axum::Router::new()
+            .nest_service("/mcp", service)
+            .layer(axum::middleware::from_fn_with_state(
+                clients.clone(),
+                super::auth::authenticate,
+            ))
+            .merge(metrics);
+        if let Some(jwt) = clients.jwt() {
+            // RFC 9728: at the well-known path, with and without the
+            // resource's own path appended.
+            let suffixed = reqwest::Url::parse(&jwt.metadata_url())
+                .map(|url| url.path().to_owned())
+                .unwrap_or_default();
+            let metadata = axum::routing::get(super::auth::resource_metadata);
+            let mut well_known = axum::Router::new()
+                .route("/.well-known/oauth-protected-resource", metadata.clone());
+            if suffixed != "/.well-known/oauth-protected-resource" && suffixed.starts_with('/') {
+                well_known = well_known.route(&suffixed, metadata);
+            }
+            router = router.merge(well_known.with_state(clients));
+        }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;

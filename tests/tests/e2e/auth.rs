@@ -39,7 +39,8 @@ async fn host_with_clients() -> (Host, tempfile::TempDir) {
     (Host::http(&config).await, secrets)
 }
 
-async fn post(host: &Host, authorization: Option<&str>) -> reqwest::Response {
+/// An `initialize` POST with this `Authorization` header (or none).
+pub(crate) async fn post(host: &Host, authorization: Option<&str>) -> reqwest::Response {
     let mut request = reqwest::Client::new()
         .post(host.url())
         .header("content-type", "application/json")
@@ -51,7 +52,8 @@ async fn post(host: &Host, authorization: Option<&str>) -> reqwest::Response {
     request.send().await.expect("POST /mcp")
 }
 
-fn challenge(response: &reqwest::Response) -> String {
+/// The response's `WWW-Authenticate`.
+pub(crate) fn challenge(response: &reqwest::Response) -> String {
     response
         .headers()
         .get("www-authenticate")
@@ -112,15 +114,7 @@ async fn each_client_sees_and_calls_only_what_it_exposes() {
     let (mut host, _secrets) = host_with_clients().await;
     for era in [Era::Modern, Era::Legacy] {
         let alice = connect_http_with_token(host.url(), era, ALICE).await;
-        let mut names: Vec<String> = alice
-            .peer
-            .list_all_tools()
-            .await
-            .expect("tools/list")
-            .into_iter()
-            .map(|t| t.name.to_string())
-            .collect();
-        names.sort();
+        let names = crate::upstream::tool_names(&alice).await;
         assert_eq!(names, ["kit_add", "kit_echo"], "{era:?}");
         let hidden = alice.call("kit_spin", json!({"ms": 1})).await;
         let error = hidden.jsonrpc_error();

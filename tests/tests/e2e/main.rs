@@ -12,6 +12,7 @@ mod http;
 mod malformed;
 mod mcp;
 mod metrics;
+mod oauth;
 mod sandbox;
 mod upstream;
 

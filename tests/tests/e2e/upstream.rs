@@ -24,8 +24,8 @@ use switchboard_e2e::{
 };
 
 /// The fixture's tools, as it names them.
-const FIXTURE_TOOLS: [&str; 7] = [
-    "add_tool", "echo", "exit", "hang", "sleep", "stats", "whoami",
+const FIXTURE_TOOLS: [&str; 8] = [
+    "add_tool", "echo", "exit", "hang", "headers", "sleep", "stats", "whoami",
 ];
 
 /// `command = [...]` running the fixture over stdio as `name`.
@@ -50,7 +50,7 @@ fn assert_line(text: &str, needles: &[&str]) {
 }
 
 /// Every tool name the client sees, sorted.
-async fn tool_names(client: &McpClient) -> Vec<String> {
+pub(crate) async fn tool_names(client: &McpClient) -> Vec<String> {
     let mut names: Vec<String> = client
         .peer
         .list_all_tools()
@@ -501,14 +501,16 @@ fn check_reports_upstreams_and_tools_lists_their_tools() {
             .map(str::to_owned)
             .collect()
     };
+    let tools = FIXTURE_TOOLS.len().to_string();
+    let tools = tools.as_str();
     assert_eq!(
         row("fx"),
-        ["fx", "7", "30000ms", "ready", "1/1", "1"],
+        ["fx", tools, "30000ms", "ready", "1/1", "1"],
         "{check}"
     );
     assert_eq!(
         row("pair"),
-        ["pair", "7", "4321ms", "ready", "2/2", "2"],
+        ["pair", tools, "4321ms", "ready", "2/2", "2"],
         "{check}"
     );
     assert_eq!(
@@ -518,7 +520,7 @@ fn check_reports_upstreams_and_tools_lists_their_tools() {
     );
     assert_eq!(
         row("bare"),
-        ["bare", "7", "30000ms", "ready", "3/3", "3"],
+        ["bare", tools, "30000ms", "ready", "3/3", "3"],
         "{check}"
     );
     assert_line(stdout, &["replica 3:", "--name bare", "pid ", "ready"]);
@@ -925,7 +927,10 @@ async fn a_crash_looping_upstream_is_reported_and_the_rest_is_served() {
         stdout,
         &["replica 1:", "crash loop: failed", "times in a row"],
     );
-    assert_line(stdout, &["fx ", " 7 ", "ready 1/1"]);
+    assert_line(
+        stdout,
+        &["fx ", &format!(" {} ", FIXTURE_TOOLS.len()), "ready 1/1"],
+    );
     assert_line(stdout, &["warning", "upstream `mute`", "not ready"]);
     assert_line(
         stdout,

@@ -97,6 +97,15 @@ struct WhoAmI {
     pid: u32,
 }
 
+/// What the HTTP request of this call carried (over stdio: nothing).
+#[derive(Serialize, JsonSchema)]
+struct Headers {
+    /// `Authorization`, if any.
+    authorization: Option<String>,
+    /// Every header name, lowercase, sorted.
+    names: Vec<String>,
+}
+
 #[derive(Serialize, JsonSchema)]
 struct Stats {
     calls: u64,
@@ -160,6 +169,13 @@ fn builtin_tools() -> Vec<Tool> {
             JsonObject::new(),
         )
         .with_input_schema::<AddToolArgs>(),
+        Tool::new(
+            "headers",
+            "The HTTP headers the request of this call came with",
+            JsonObject::new(),
+        )
+        .with_input_schema::<NoArgs>()
+        .with_output_schema::<Headers>(),
         Tool::new(
             "stats",
             "Calls started and cancellations observed by this process",
@@ -477,6 +493,23 @@ impl Fixture {
             "stats" => {
                 parse::<NoArgs>(request)?;
                 structured(&self.stats())
+            }
+            "headers" => {
+                parse::<NoArgs>(request)?;
+                let parts = context.extensions.get::<axum::http::request::Parts>();
+                let mut names: Vec<String> = parts
+                    .map(|p| p.headers.keys().map(|k| k.as_str().to_owned()).collect())
+                    .unwrap_or_default();
+                names.sort();
+                names.dedup();
+                let authorization = parts
+                    .and_then(|p| p.headers.get("authorization"))
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                structured(&Headers {
+                    authorization,
+                    names,
+                })
             }
             // `echo` and every tool added at run time.
             _ => {
