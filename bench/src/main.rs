@@ -272,6 +272,9 @@ struct Figures {
     legacy_http_native: Duration,
     legacy_stdio_host: Duration,
     legacy_stdio_native: Duration,
+    /// HTTP `b_echo` with metrics off and no auth, with metrics, and with
+    /// metrics plus a bearer-token client with rate limits (issue 12).
+    production: [Duration; 3],
     /// Host call with a spare ready (paced), back-to-back, and with none.
     inproc_fresh: Duration,
     inproc_back_to_back: Duration,
@@ -339,6 +342,7 @@ async fn bench(sizes: Sizes, build: bool) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("loading {}: {e}", e2e.display()))?;
 
     end_to_end(&paths, e2e_str, sizes, &mut f).await?;
+    production_features(&paths, &e2e, sizes, &mut f).await?;
     // The same plugins with no spare instances: every call instantiates.
     let unspared = paths.config_with("unspared.toml", &ab, &cache, "spare_instances = 0")?;
     let unspared = switchboard::startup::load(&switchboard::config::Config::load(&unspared)?)
@@ -497,6 +501,87 @@ async fn end_to_end(paths: &Paths, e2e: &str, sizes: Sizes, f: &mut Figures) -> 
     f.http_host = hh.median();
     f.http_native = nh.median();
     f.http_chain = ch.median();
+    Ok(())
+}
+
+/// The bearer token of the bench's client.
+const BENCH_TOKEN: &str = "bench-token-5f0e2c9a7b1d";
+
+/// 1c: what metrics and client auth (a bearer token, a policy and rate
+/// limits that never refuse) add to the HTTP tool-call row, against the
+/// same build with both off, in one run and interleaved.
+async fn production_features(
+    paths: &Paths,
+    e2e: &Path,
+    sizes: Sizes,
+    f: &mut Figures,
+) -> anyhow::Result<()> {
+    let base = std::fs::read_to_string(e2e)?;
+    let write = |file: &str, text: String| -> anyhow::Result<String> {
+        let path = paths.work.path().join(file);
+        std::fs::write(&path, text)?;
+        Ok(path.to_str().context("a UTF-8 temp path")?.to_owned())
+    };
+    let bare = write(
+        "bare.toml",
+        base.replacen("[server]\n", "[server]\nmetrics = false\n", 1),
+    )?;
+    let authed = write(
+        "authed.toml",
+        format!(
+            "{base}\n[clients.bench]\ntoken = \"{BENCH_TOKEN}\"\nexpose = [\"b_*\", \"a_*\"]\n\
+             rate_limit = {{ per_second = 1e9, burst = 1000000 }}\n\
+             tool_rate_limit = {{ per_second = 1e9, burst = 1000000 }}\n"
+        ),
+    )?;
+    let e2e = e2e.to_str().context("a UTF-8 temp path")?;
+    let mut hosts = Vec::new();
+    for config in [bare.as_str(), e2e, authed.as_str()] {
+        hosts.push(
+            HttpServer::start(
+                &paths.host,
+                &["serve", "-c", config, "--http", "127.0.0.1:0"],
+                None,
+            )
+            .await?,
+        );
+    }
+    let bare_client = procs::connect_http(&hosts[0].url, procs::pooled_http()).await?;
+    let metrics_client = procs::connect_http(&hosts[1].url, procs::pooled_http()).await?;
+    let authed_client =
+        procs::connect_http_with_token(&hosts[2].url, procs::pooled_http(), BENCH_TOKEN).await?;
+    let echo = args("hello");
+    let clients = [&bare_client, &metrics_client, &authed_client];
+    let mut samples = vec![Samples::default(); clients.len()];
+    for client in clients {
+        batch(client, "b_echo", &echo, 200).await?; // warm-up
+    }
+    for _ in 0..sizes.rounds {
+        for (i, client) in clients.iter().enumerate() {
+            samples[i].extend(batch(client, "b_echo", &echo, sizes.batch).await?);
+        }
+    }
+    let [bare, metrics, authed] = &samples[..] else {
+        unreachable!()
+    };
+    header(&format!(
+        "1c. metrics and client auth on the HTTP row, 2026-07-28 ({} each)",
+        bare.len()
+    ));
+    row("host b_echo, HTTP, metrics off, no auth (baseline)", bare, "", "");
+    row(
+        "host b_echo, HTTP, metrics on",
+        metrics,
+        "",
+        &format!("{:.3}x", ratio(metrics.median(), bare.median())),
+    );
+    row(
+        "host b_echo, HTTP, metrics + bearer client + rate limits",
+        authed,
+        "",
+        &format!("{:.3}x", ratio(authed.median(), bare.median())),
+    );
+    f.production = [bare.median(), metrics.median(), authed.median()];
     Ok(())
 }
 
@@ -1079,6 +1164,14 @@ fn verdicts(f: &Figures) {
         "      the same, end to end over HTTP  ",
         f.http_chain,
         f.http_host,
+    );
+    let [bare, _, full] = f.production;
+    let cost = ratio(full, bare);
+    println!(
+        "      metrics + auth <= 1.05x off      {}  {cost:.3}x ({} vs {}) (issue 12)",
+        verdict(cost <= 1.05),
+        fmt(full),
+        fmt(bare)
     );
     let (through, direct) = f.proxy_http;
     let r4 = ratio(through, direct);

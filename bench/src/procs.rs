@@ -156,6 +156,19 @@ pub async fn connect_http_in(url: &str, http: reqwest::Client, era: Era) -> anyh
     connect_in(transport, era).await
 }
 
+/// As [`connect_http`], sending `Authorization: Bearer <token>`.
+pub async fn connect_http_with_token(
+    url: &str,
+    http: reqwest::Client,
+    token: &str,
+) -> anyhow::Result<Client> {
+    let transport = StreamableHttpClientTransport::with_client(
+        http,
+        StreamableHttpClientTransportConfig::with_uri(url.to_owned()).auth_header(token),
+    );
+    connect_in(transport, Era::Modern).await
+}
+
 /// Connects in `era` and refuses anything else.
 async fn connect_in<T>(transport: T, era: Era) -> anyhow::Result<Client>
 where

@@ -117,6 +117,9 @@ async fn load(config: &Config) -> anyhow::Result<startup::Loaded> {
 }
 
 async fn serve(config: &Config, stdio: bool, http: Option<SocketAddr>) -> anyhow::Result<()> {
+    if !config.server.metrics {
+        switchboard::metrics::disable();
+    }
     let loaded = load(config).await?;
     if stdio {
         if !config.clients.is_empty() {

@@ -16,6 +16,7 @@
 //! to assert exact values.
 
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode, header};
@@ -350,13 +351,13 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    fn request_started(&self, request: &'static str, provider: &str) -> InFlight {
+    fn request_started(&self, request: &'static str, provider: &str) -> Gauge {
         let gauge = self.in_flight.get_or_create_owned(&RequestKindLabels {
             request,
             provider: provider.to_owned(),
         });
         gauge.inc();
-        InFlight(gauge)
+        gauge
     }
 
     fn instantiated(&self, plugin: &str, kind: Instantiation) {
@@ -426,6 +427,19 @@ impl Metrics {
     }
 }
 
+/// `server.metrics = false` turns recording off (for the bench's baseline,
+/// or an admin who scrapes nothing); on by default.
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Stops recording for the rest of the process.
+pub fn disable() {
+    ENABLED.store(false, Ordering::Relaxed);
+}
+
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
 fn global() -> &'static Metrics {
     static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
     &METRICS
@@ -444,28 +458,35 @@ pub fn request_finished(
     outcome: Outcome,
     elapsed: Duration,
 ) {
-    global().request_finished(request, provider, name, caller, outcome, elapsed);
+    if enabled() {
+        global().request_finished(request, provider, name, caller, outcome, elapsed);
+    }
 }
 
 /// Counts a request as running on `provider` until the guard is dropped
 /// (however the request ends: a result, an error, or its future dropped).
 pub fn request_started(request: &'static str, provider: &str) -> InFlight {
-    global().request_started(request, provider)
+    InFlight(enabled().then(|| global().request_started(request, provider)))
 }
 
-/// A request counted in `switchboard_requests_in_flight`.
+/// A request counted in `switchboard_requests_in_flight` (unless metrics
+/// are off).
 #[must_use = "the request counts as in flight only while the guard lives"]
-pub struct InFlight(Gauge);
+pub struct InFlight(Option<Gauge>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.dec();
+        if let Some(gauge) = &self.0 {
+            gauge.dec();
+        }
     }
 }
 
 /// Counts one instance of `plugin` made.
 pub fn instantiated(plugin: &str, kind: Instantiation) {
-    global().instantiated(plugin, kind);
+    if enabled() {
+        global().instantiated(plugin, kind);
+    }
 }
 
 /// The gauge of `plugin`'s ready spares.
@@ -707,8 +728,8 @@ mod tests {
     fn in_flight_returns_to_zero_when_the_guard_drops() {
         let metrics = Metrics::new();
         let series = r#"switchboard_requests_in_flight{request="tools/call",provider="kit"}"#;
-        let first = metrics.request_started("tools/call", "kit");
-        let second = metrics.request_started("tools/call", "kit");
+        let first = InFlight(Some(metrics.request_started("tools/call", "kit")));
+        let second = InFlight(Some(metrics.request_started("tools/call", "kit")));
         assert_eq!(sample(&render(&metrics), series), Some(2.0));
         drop(first);
         assert_eq!(sample(&render(&metrics), series), Some(1.0));
@@ -822,7 +843,7 @@ mod tests {
         const ROUNDS: u32 = 100_000;
         let started = Instant::now();
         for _ in 0..ROUNDS {
-            let in_flight = metrics.request_started("tools/call", "text");
+            let in_flight = InFlight(Some(metrics.request_started("tools/call", "text")));
             metrics.request_finished(
                 "tools/call",
                 "text",

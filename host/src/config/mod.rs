@@ -90,6 +90,7 @@ struct RawServer {
     page_size: Option<Spanned<usize>>,
     cache_dir: Option<PathBuf>,
     max_chain_depth: Option<Spanned<usize>>,
+    metrics: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -182,6 +183,8 @@ pub struct ServerSettings {
     pub cache_dir: PathBuf,
     /// Longest chain of plugin-to-tool calls.
     pub max_chain_depth: usize,
+    /// Whether requests are counted and `/metrics` is served.
+    pub metrics: bool,
 }
 
 /// Per-call limits of a plugin.
@@ -444,6 +447,7 @@ impl Config {
                 .cache_dir
                 .map(|dir| base.join(dir))
                 .unwrap_or_else(default_cache_dir),
+            metrics: raw.server.metrics.unwrap_or(true),
         };
 
         let defaults = resolve_limits(&raw.defaults, Limits::default(), "defaults", &at)?;

@@ -65,12 +65,15 @@ impl HttpServer {
             config,
         );
         // `/metrics` names plugins, tools and upstreams: the same Host check.
-        let metrics = axum::Router::new()
-            .route("/metrics", axum::routing::get(crate::metrics::handler))
-            .layer(axum::middleware::from_fn_with_state(
-                allowed_hosts.clone(),
-                super::host_check::guard,
-            ));
+        let mut metrics = axum::Router::new();
+        if settings.metrics {
+            metrics = metrics
+                .route("/metrics", axum::routing::get(crate::metrics::handler))
+                .layer(axum::middleware::from_fn_with_state(
+                    allowed_hosts.clone(),
+                    super::host_check::guard,
+                ));
+        }
         let mut router = axum::Router::new()
             .nest_service("/mcp", service)
             .layer(axum::middleware::from_fn_with_state(
