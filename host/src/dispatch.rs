@@ -229,6 +229,9 @@ pub struct Dispatcher {
     /// snapshot it started with.
     registry: RwLock<Arc<Registry>>,
     changes: broadcast::Sender<ListChanged>,
+    /// Set when the host can reload its config: then any list may change,
+    /// whatever the providers offer.
+    reloadable: std::sync::atomic::AtomicBool,
 }
 
 /// List changes a slow subscriber may fall behind by before it misses some
@@ -240,6 +243,7 @@ impl Dispatcher {
         Arc::new(Self {
             registry: RwLock::new(Arc::new(registry)),
             changes: broadcast::channel(CHANGE_BACKLOG).0,
+            reloadable: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -254,6 +258,19 @@ impl Dispatcher {
     /// Installs a new registry; in-flight requests finish on the old one.
     pub fn replace_registry(&self, registry: Registry) {
         *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
+    }
+
+    /// The host reloads its config on request (`serve`): clients are told
+    /// lists may change.
+    pub fn set_reloadable(&self) {
+        self.reloadable
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether clients should expect list changes (and be told of them).
+    pub fn lists_may_change(&self) -> bool {
+        self.reloadable.load(std::sync::atomic::Ordering::Relaxed)
+            || self.registry().offers().list_changes
     }
 
     /// Tells subscribed clients that a list changed.

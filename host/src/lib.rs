@@ -19,6 +19,7 @@ pub mod plugin;
 pub mod provider;
 pub mod rate_limit;
 pub mod registry;
+pub mod reload;
 pub mod server;
 pub mod startup;
 pub mod telemetry;

@@ -13,6 +13,7 @@ use switchboard::clients::ClientDirectory;
 use switchboard::config::{Config, DEFAULT_CONFIG_FILE};
 use switchboard::dispatch::{Caller, ClientEvent, EventSink, RequestScope};
 use switchboard::provider::Provider as _;
+use switchboard::reload::{LiveProviders, Reloader};
 use switchboard::server::http::HttpServer;
 use switchboard::{server, startup, telemetry};
 
@@ -53,6 +54,10 @@ enum Command {
         /// Listen here instead of `server.http` from the config.
         #[arg(long, value_name = "ADDR")]
         http: Option<SocketAddr>,
+        /// Reload when the config file or a plugin's component changes (as
+        /// on SIGHUP, which always reloads).
+        #[arg(long)]
+        watch: bool,
     },
     /// Validate the config and every plugin; print the tool table or every error.
     Check,
@@ -103,7 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(&cli.config)?;
     match cli.command {
         Command::Check => return Ok(check(&config).await),
-        Command::Serve { stdio, http } => serve(&config, stdio, http).await?,
+        Command::Serve { stdio, http, watch } => serve(&config, stdio, http, watch).await?,
         Command::Tools { json } => tools(&config, json).await?,
         Command::Call { tool, arguments } => return call(&config, &tool, &arguments).await,
     }
@@ -116,11 +121,27 @@ async fn load(config: &Config) -> anyhow::Result<startup::Loaded> {
         .with_context(|| format!("cannot load {}", config.path.display()))
 }
 
-async fn serve(config: &Config, stdio: bool, http: Option<SocketAddr>) -> anyhow::Result<()> {
+/// How often `serve --watch` looks at the config and the components.
+const WATCH_PERIOD: std::time::Duration = std::time::Duration::from_millis(500);
+
+async fn serve(
+    config: &Config,
+    stdio: bool,
+    http: Option<SocketAddr>,
+    watch: bool,
+) -> anyhow::Result<()> {
     if !config.server.metrics {
         switchboard::metrics::disable();
     }
     let loaded = load(config).await?;
+    let live = LiveProviders::new(loaded.plugins.len(), loaded.upstreams.clone());
+    let reloader = Reloader::new(config.clone(), loaded.dispatcher.clone(), live.clone());
+    reloader.reload_on_sighup();
+    if watch {
+        reloader.reload_on_change(WATCH_PERIOD);
+    }
+    // The reloader and `live` hold what runs now; a reload replaces it.
+    drop(loaded.upstreams);
     if stdio {
         if !config.clients.is_empty() {
             tracing::info!(
@@ -147,7 +168,7 @@ async fn serve(config: &Config, stdio: bool, http: Option<SocketAddr>) -> anyhow
     let clients = Arc::new(ClientDirectory::new(&config.clients, jwt));
     let server = HttpServer::bind(loaded.dispatcher, &config.server, clients, addr)
         .await?
-        .with_providers(loaded.plugins.len(), loaded.upstreams);
+        .with_providers(live);
     let bound = server.local_addr()?;
     tracing::info!("serving MCP at http://{bound}/mcp");
     eprintln!("switchboard: listening on http://{bound}/mcp");

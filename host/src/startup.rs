@@ -44,11 +44,23 @@ pub struct Loaded {
 pub struct LoadErrors(pub Vec<String>);
 
 pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
+    load_into(config, None, &[]).await
+}
+
+/// As [`load`], for a reload: upstreams in `reuse` whose settings are the
+/// same keep running (and their sessions), and the registry is installed
+/// into `live`, the dispatcher clients already talk to. Nothing changes
+/// unless the whole config loads.
+pub async fn load_into(
+    config: &Config,
+    live: Option<&Arc<Dispatcher>>,
+    reuse: &[Arc<Upstream>],
+) -> Result<Loaded, LoadErrors> {
     let started = Instant::now();
     // Upstreams connect while plugins compile.
     let changes = Arc::new(PendingChanges::default());
-    let upstreams =
-        start_upstreams(&config.upstreams, &changes).map_err(|e| LoadErrors(vec![e]))?;
+    let (upstreams, started_any) =
+        start_upstreams(&config.upstreams, &changes, reuse).map_err(|e| LoadErrors(vec![e]))?;
     let upstreams_settled = {
         let upstreams = upstreams.clone();
         let limit = config
@@ -183,8 +195,16 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
             warnings.push(warning);
         }
     }
-    let dispatcher = Dispatcher::new(registry);
-    if !upstreams.is_empty() {
+    let dispatcher = match live {
+        Some(live) => {
+            live.replace_registry(registry);
+            live.clone()
+        }
+        None => Dispatcher::new(registry),
+    };
+    // Reused upstreams still report to the task of the load that started
+    // them.
+    if started_any {
         tokio::spawn(keep_registry_current(Arc::downgrade(&dispatcher), changes));
     }
     Ok(Loaded {
@@ -196,12 +216,36 @@ pub async fn load(config: &Config) -> Result<Loaded, LoadErrors> {
     })
 }
 
+/// Whether an upstream can keep running under `new`: all settings equal
+/// (secrets included, after `${VAR}` expansion); where its table sits in
+/// the file does not matter.
+fn same_settings(running: &UpstreamConfig, new: &UpstreamConfig) -> bool {
+    let mut running = running.clone();
+    running.line = new.line;
+    running == *new
+}
+
+/// The upstreams of `configs`: those in `reuse` with the very same
+/// settings as they are, the others started. Also says whether any was
+/// started.
 fn start_upstreams(
     configs: &[UpstreamConfig],
     changes: &Arc<PendingChanges>,
-) -> Result<Vec<Arc<Upstream>>, String> {
-    if configs.is_empty() {
-        return Ok(Vec::new());
+    reuse: &[Arc<Upstream>],
+) -> Result<(Vec<Arc<Upstream>>, bool), String> {
+    let mut upstreams = Vec::with_capacity(configs.len());
+    let mut to_start = Vec::new();
+    for config in configs {
+        match reuse.iter().find(|u| same_settings(u.config(), config)) {
+            Some(running) => upstreams.push(Some(running.clone())),
+            None => {
+                upstreams.push(None);
+                to_start.push(config);
+            }
+        }
+    }
+    if to_start.is_empty() {
+        return Ok((upstreams.into_iter().flatten().collect(), false));
     }
     // reqwest's TLS needs a process-wide crypto provider; an error means one
     // is installed already.
@@ -211,10 +255,17 @@ fn start_upstreams(
     let http = reqwest::Client::builder()
         .build()
         .map_err(|e| format!("cannot set up the HTTP client for upstreams: {e}"))?;
-    Ok(configs
-        .iter()
-        .map(|config| Upstream::start(config.clone(), http.clone(), changes.clone()))
-        .collect())
+    let mut to_start = to_start.into_iter();
+    let upstreams = upstreams
+        .into_iter()
+        .map(|kept| {
+            kept.unwrap_or_else(|| {
+                let config = to_start.next().expect("one config per upstream to start");
+                Upstream::start(config.clone(), http.clone(), changes.clone())
+            })
+        })
+        .collect();
+    Ok((upstreams, true))
 }
 
 /// Rebuilds the parts of the registry whose providers changed, and passes

@@ -119,8 +119,15 @@ impl Host {
 
     /// `serve --http 127.0.0.1:0`, once it says where it listens.
     pub async fn http(config: &ConfigFile) -> Self {
+        Self::http_with(config, &[]).await
+    }
+
+    /// As [`Host::http`], with more `serve` arguments (e.g. `--watch`).
+    pub async fn http_with(config: &ConfigFile, args: &[&str]) -> Self {
         const READY: &str = "switchboard: listening on ";
-        let mut host = Self::spawn(config, &["serve", "--http", "127.0.0.1:0"]);
+        let mut argv = vec!["serve", "--http", "127.0.0.1:0"];
+        argv.extend_from_slice(args);
+        let mut host = Self::spawn(config, &argv);
         let stderr = host.wait_for_stderr(READY).await;
         let url = stderr
             .lines()
@@ -194,6 +201,17 @@ impl Host {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Sends the host a signal by name (`HUP`, `TERM`...).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("the host is running");
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} {pid}: {status}");
     }
 
     /// CPU time (user + system, all threads) the host has used so far.

@@ -112,7 +112,7 @@ pub struct RestartSettings {
     pub max_backoff: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamConfig {
     pub name: String,
     /// Client-visible names are `<prefix>_<tool>` (just `<tool>` when empty).

@@ -43,30 +43,29 @@ use serde_json::{Map, Value, json};
 
 use super::host_check::AllowedHosts;
 use crate::dispatch::Dispatcher;
-use crate::upstream::{Health, Upstream, UpstreamStatus};
+use crate::reload::LiveProviders;
+use crate::upstream::{Health, UpstreamStatus};
 
 /// What the probes report on: the live dispatcher (its registry is swapped
 /// as upstreams change) and the upstreams' handles.
 #[derive(Clone)]
 pub struct Probes {
     dispatcher: Arc<Dispatcher>,
-    plugins: usize,
-    upstreams: Vec<Arc<Upstream>>,
+    /// The plugins and upstreams serving now (a reload replaces them).
+    live: Arc<LiveProviders>,
 }
 
 impl Probes {
     pub fn new(dispatcher: Arc<Dispatcher>) -> Self {
         Self {
             dispatcher,
-            plugins: 0,
-            upstreams: Vec::new(),
+            live: Arc::default(),
         }
     }
 
-    /// The loaded plugins (fixed once the host serves) and the upstreams.
-    pub fn with_providers(mut self, plugins: usize, upstreams: Vec<Arc<Upstream>>) -> Self {
-        self.plugins = plugins;
-        self.upstreams = upstreams;
+    /// The providers to report on.
+    pub fn with_providers(mut self, live: Arc<LiveProviders>) -> Self {
+        self.live = live;
         self
     }
 
@@ -90,7 +89,7 @@ impl Probes {
         let now = Instant::now();
         let mut upstreams = Map::new();
         let mut settled = true;
-        for upstream in &self.upstreams {
+        for upstream in &self.live.upstreams() {
             let status = upstream.status();
             let state = UpstreamState::of(&status, upstream.has_connected());
             settled &= state != UpstreamState::Starting;
@@ -99,7 +98,7 @@ impl Probes {
         let registry = self.dispatcher.registry();
         let body = json!({
             "status": if settled { "ready" } else { "starting" },
-            "plugins": self.plugins,
+            "plugins": self.live.plugins(),
             "tools": registry.all_tools().len(),
             "upstreams": upstreams,
         });

@@ -16,7 +16,7 @@ use super::host_check::AllowedHosts;
 use crate::clients::ClientDirectory;
 use crate::config::ServerSettings;
 use crate::dispatch::Dispatcher;
-use crate::upstream::Upstream;
+use crate::reload::LiveProviders;
 
 /// A bound, not yet serving, HTTP endpoint (bind first so callers learn the
 /// real port before serving, e.g. with `--http 127.0.0.1:0`).
@@ -107,10 +107,10 @@ impl HttpServer {
         })
     }
 
-    /// What `/readyz` reports on besides the registry: how many plugins
-    /// were loaded, and the upstreams (their live handles).
-    pub fn with_providers(mut self, plugins: usize, upstreams: Vec<Arc<Upstream>>) -> Self {
-        self.probes = self.probes.with_providers(plugins, upstreams);
+    /// What `/readyz` reports on besides the registry: the plugins and
+    /// upstreams serving now.
+    pub fn with_providers(mut self, live: Arc<LiveProviders>) -> Self {
+        self.probes = self.probes.with_providers(live);
         self
     }
 

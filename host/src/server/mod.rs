@@ -106,7 +106,7 @@ impl ServerHandler for McpHandler {
             .enable_tools()
             .enable_logging()
             .build();
-        let list_changed = offers.list_changes.then_some(true);
+        let list_changed = self.dispatcher.lists_may_change().then_some(true);
         let mut tools = ToolsCapability::default();
         tools.list_changed = list_changed;
         capabilities.tools = Some(tools);
@@ -289,7 +289,7 @@ impl ServerHandler for McpHandler {
     /// A legacy session is established: it hears list changes as plain
     /// notifications until it goes away.
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        if !self.dispatcher.registry().offers().list_changes {
+        if !self.dispatcher.lists_may_change() {
             return;
         }
         let mut changes = self.dispatcher.subscribe_changes();
@@ -322,7 +322,7 @@ impl ServerHandler for McpHandler {
         _requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
         let offers = self.dispatcher.registry().offers();
-        if !offers.list_changes {
+        if !self.dispatcher.lists_may_change() {
             return None;
         }
         let mut filter = SubscriptionFilter::builder().tools_list_changed();

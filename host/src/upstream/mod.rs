@@ -237,6 +237,11 @@ impl Upstream {
         &self.shared.config.prefix
     }
 
+    /// The settings it runs with.
+    pub fn config(&self) -> &UpstreamConfig {
+        &self.shared.config
+    }
+
     /// The `expose` patterns (own tool names), `None` meaning all.
     pub fn expose(&self) -> Option<&[String]> {
         self.shared.config.expose.as_deref()

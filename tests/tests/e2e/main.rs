@@ -13,6 +13,7 @@ mod malformed;
 mod mcp;
 mod metrics;
 mod oauth;
+mod reload;
 mod sandbox;
 mod upstream;
 

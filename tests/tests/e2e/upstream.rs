@@ -65,7 +65,7 @@ pub(crate) async fn tool_names(client: &McpClient) -> Vec<String> {
 
 /// One `tools/list` page sent as a plain request, around the client's
 /// response cache: what the host serves right now.
-async fn uncached_tool_names(client: &McpClient) -> Vec<String> {
+pub(crate) async fn uncached_tool_names(client: &McpClient) -> Vec<String> {
     let request = ClientRequest::ListToolsRequest(ListToolsRequest::with_param(
         PaginatedRequestParams::default(),
     ));
