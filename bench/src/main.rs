@@ -568,7 +568,12 @@ async fn production_features(
         "1c. metrics and client auth on the HTTP row, 2026-07-28 ({} each)",
         bare.len()
     ));
-    row("host b_echo, HTTP, metrics off, no auth (baseline)", bare, "", "");
+    row(
+        "host b_echo, HTTP, metrics off, no auth (baseline)",
+        bare,
+        "",
+        "",
+    );
     row(
         "host b_echo, HTTP, metrics on",
         metrics,
