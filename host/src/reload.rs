@@ -266,7 +266,10 @@ mod tests {
     fn listener_clients_and_oauth_settings_need_a_restart() {
         let running = config("[server]\nhttp = \"127.0.0.1:7777\"\nmax_chain_depth = 4\n");
         let same = config("[server]\nhttp = \"127.0.0.1:7777\"\nmax_chain_depth = 2\n");
-        assert!(needs_restart(&running, &same).is_empty(), "max_chain_depth reloads");
+        assert!(
+            needs_restart(&running, &same).is_empty(),
+            "max_chain_depth reloads"
+        );
         let moved = config(
             "[server]\nhttp = \"127.0.0.1:8888\"\npage_size = 5\n[clients.a]\ntoken = \"0123456789abcdef\"\n",
         );
