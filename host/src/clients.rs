@@ -76,12 +76,18 @@ impl ClientPolicy {
                 .check(now)
                 .map_err(|wait| self.limited(&bucket.limit(), "requests", wait))?;
         }
-        let mut tools = self.tool_buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let tool_bucket = match (tool, self.tool_limit) {
-            (Some(tool), Some(limit)) => {
-                let bucket = tools
-                    .entry(tool.to_owned())
-                    .or_insert_with(|| TokenBucket::new(limit, now));
+        // Only clients with a per-tool limit touch the per-tool buckets, and
+        // a tool's name is copied once, when its bucket is made.
+        let mut tools = match (tool, self.tool_limit) {
+            (Some(_), Some(_)) => Some(self.tool_buckets.lock().unwrap_or_else(|e| e.into_inner())),
+            _ => None,
+        };
+        let tool_bucket = match (tools.as_deref_mut(), tool, self.tool_limit) {
+            (Some(tools), Some(tool), Some(limit)) => {
+                if !tools.contains_key(tool) {
+                    tools.insert(tool.to_owned(), TokenBucket::new(limit, now));
+                }
+                let bucket = tools.get_mut(tool).expect("inserted above");
                 bucket
                     .check(now)
                     .map_err(|wait| self.limited(&limit, &format!("calls of `{tool}`"), wait))?;

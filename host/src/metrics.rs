@@ -596,7 +596,6 @@ pub async fn handler(headers: HeaderMap) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
 
     use super::*;
 
@@ -832,34 +831,5 @@ mod tests {
             Some(1.0),
             "{text}"
         );
-    }
-
-    /// Not a benchmark (no asserts on time): prints what recording one
-    /// finished request costs, for `--nocapture`.
-    #[test]
-    fn cost_of_recording_a_request() {
-        let metrics = Metrics::new();
-        let caller = Caller::Plugin("pipeline".into());
-        const ROUNDS: u32 = 100_000;
-        let started = Instant::now();
-        for _ in 0..ROUNDS {
-            let in_flight = InFlight(Some(metrics.request_started("tools/call", "text")));
-            metrics.request_finished(
-                "tools/call",
-                "text",
-                "text_word_count",
-                &caller,
-                Outcome::Ok,
-                Duration::from_micros(412),
-            );
-            drop(in_flight);
-        }
-        let per_request = started.elapsed() / ROUNDS;
-        println!("metrics for one request (in flight + counters + histogram): {per_request:?}");
-        let started = Instant::now();
-        for _ in 0..ROUNDS {
-            metrics.instantiated("kit", Instantiation::OnCall);
-        }
-        println!("one instantiation count: {:?}", started.elapsed() / ROUNDS);
     }
 }
