@@ -385,7 +385,10 @@ impl Upstream {
             let worth_waiting = replicas.iter().any(|replica| match replica.health() {
                 Health::Starting => true,
                 Health::Down { retry_at, .. } => retry_at < deadline,
-                Health::Ready | Health::CrashLoop { .. } => false,
+                // Its connection closed a moment ago (a killed process):
+                // the supervisor is about to restart it.
+                Health::Ready => replica.ready_but_disconnected(),
+                Health::CrashLoop { .. } => false,
             });
             if !worth_waiting {
                 let reasons: Vec<String> = replicas

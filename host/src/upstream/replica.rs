@@ -91,6 +91,15 @@ struct ReplicaState {
     breaker: Breaker,
 }
 
+impl ReplicaState {
+    /// Whether its session's transport is still open.
+    fn connected(&self) -> bool {
+        self.link
+            .as_ref()
+            .is_some_and(|link| !link.peer.is_transport_closed())
+    }
+}
+
 pub struct Replica {
     pub index: usize,
     pub endpoint: Endpoint,
@@ -167,12 +176,14 @@ impl Replica {
     /// would let a call through now (without taking a probe slot).
     pub fn usable(&self, now: Instant) -> bool {
         let state = self.lock();
-        state.health == Health::Ready
-            && state
-                .link
-                .as_ref()
-                .is_some_and(|link| !link.peer.is_transport_closed())
-            && state.breaker.would_admit(now)
+        state.health == Health::Ready && state.connected() && state.breaker.would_admit(now)
+    }
+
+    /// Ready, but its connection has closed: the supervisor has not yet
+    /// seen the session end and will restart it shortly.
+    pub fn ready_but_disconnected(&self) -> bool {
+        let state = self.lock();
+        state.health == Health::Ready && !state.connected()
     }
 
     /// The session, if the replica is ready (breaker aside).
@@ -209,10 +220,13 @@ impl Replica {
     /// Why calls cannot use this replica now, for an "unavailable" error.
     pub fn unavailable_reason(&self, now: Instant) -> String {
         let state = self.lock();
-        if state.health == Health::Ready
-            && let Some(refusal) = state.breaker.refusal(now)
-        {
-            return refusal;
+        if state.health == Health::Ready {
+            if let Some(refusal) = state.breaker.refusal(now) {
+                return refusal;
+            }
+            if !state.connected() {
+                return "connection lost, restarting".into();
+            }
         }
         state.health.describe(now)
     }
