@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use futures::future::BoxFuture;
+use opentelemetry::KeyValue;
 use rmcp::model::{
     CallToolResult, CompleteRequestParams, CompleteResult, GetPromptResult, JsonObject,
     ReadResourceResult, Reference, ResourceContents,
@@ -21,6 +22,7 @@ use crate::clients::Client;
 use crate::metrics::{self, Outcome};
 use crate::provider::{FailureKind, Provider, ToolFailure};
 use crate::registry::{Registry, resource_uri};
+use crate::trace::{self, RequestSpan, TraceContext};
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +103,8 @@ pub struct RequestScope {
     pub events: EventSink,
     /// Plugins on the chain, outermost first.
     pub chain: Arc<[String]>,
+    /// The span the request runs under (the caller's).
+    pub trace: TraceContext,
 }
 
 impl RequestScope {
@@ -112,6 +116,7 @@ impl RequestScope {
             cancel,
             events,
             chain: Arc::from(Vec::new()),
+            trace: TraceContext::root(),
         }
     }
 }
@@ -127,6 +132,8 @@ pub struct CallScope {
     pub chain: Arc<[String]>,
     /// For requests the callee makes in turn (a plugin's host imports).
     pub dispatcher: Arc<Dispatcher>,
+    /// This request's span: the parent of what the callee does for it.
+    pub trace: TraceContext,
 }
 
 impl CallScope {
@@ -138,11 +145,12 @@ impl CallScope {
             cancel: self.cancel.clone(),
             events: self.events.clone(),
             chain: self.chain.clone(),
+            trace: self.trace.clone(),
         }
     }
 }
 
-/// The audit line of one request, and its metrics. Written when it ends,
+/// The audit line of one request, its metrics and its span. Written when it ends,
 /// or, if its future is dropped first (its caller was cancelled or went
 /// away), as `cancelled` then: every request leaves exactly one line.
 struct AuditLine<'a> {
@@ -155,27 +163,60 @@ struct AuditLine<'a> {
     name_is_label: bool,
     started: Instant,
     finished: bool,
+    span: RequestSpan,
 }
 
 impl<'a> AuditLine<'a> {
-    fn new(caller: &'a Caller, request: &'static str, name: &'a str) -> Self {
+    /// The line of request `request` for `name`, by `caller`, in the trace
+    /// `parent` names. A request named by a resource URI (`by_uri`): a
+    /// client may make up any number of them, even within a provider's
+    /// namespace, so the URI is in the audit line but never a metric label
+    /// nor a span name.
+    fn new(
+        caller: &'a Caller,
+        request: &'static str,
+        name: &'a str,
+        by_uri: bool,
+        parent: &TraceContext,
+    ) -> Self {
+        let kind = match caller {
+            Caller::Client(_) => trace::Kind::Server,
+            Caller::Plugin(_) => trace::Kind::Internal,
+        };
+        let span = RequestSpan::start(
+            parent,
+            kind,
+            || {
+                if by_uri {
+                    request.to_owned()
+                } else {
+                    format!("{request} {name}")
+                }
+            },
+            || {
+                let target = match request {
+                    "tools/call" => "gen_ai.tool.name",
+                    "prompts/get" => "gen_ai.prompt.name",
+                    _ if by_uri => "mcp.resource.uri",
+                    _ => "switchboard.target",
+                };
+                vec![
+                    KeyValue::new("mcp.method.name", request),
+                    KeyValue::new(target, name.to_owned()),
+                    KeyValue::new("switchboard.caller", caller.to_string()),
+                ]
+            },
+        );
         Self {
             caller,
             request,
             callee: "-",
             name,
-            name_is_label: true,
+            name_is_label: !by_uri,
             started: Instant::now(),
             finished: false,
+            span,
         }
-    }
-
-    /// For a request named by a resource URI: a client may make up any
-    /// number of them, even within a provider's namespace, so the URI is
-    /// in the audit line but never a metric label.
-    fn named_by_uri(mut self) -> Self {
-        self.name_is_label = false;
-        self
     }
 
     fn record(&mut self, outcome: Outcome, reason: &str) {
@@ -192,7 +233,17 @@ impl<'a> AuditLine<'a> {
         metrics::request_finished(request, callee, label, caller, outcome, elapsed);
         let elapsed_us = elapsed.as_micros() as u64;
         let denied = outcome == Outcome::NoResult(FailureKind::Denied);
+        let failed = outcome != Outcome::Ok;
         let outcome = outcome.as_str();
+        self.span.record(|| {
+            vec![
+                KeyValue::new("switchboard.provider", callee.to_owned()),
+                KeyValue::new("switchboard.outcome", outcome),
+            ]
+        });
+        if failed {
+            self.span.fail(outcome, reason);
+        }
         // Denials stand out at warn level.
         if denied {
             tracing::warn!(target: "switchboard::audit", %caller, request, callee, name, outcome, elapsed_us, reason);
@@ -293,7 +344,7 @@ impl Dispatcher {
         scope: RequestScope,
     ) -> Result<CallToolResult, ToolFailure> {
         let registry = self.registry();
-        let mut audit = AuditLine::new(caller, "tools/call", name);
+        let mut audit = AuditLine::new(caller, "tools/call", name, false, &scope.trace);
         let outcome = match registry.tool_for(caller, name) {
             Err(failure) => {
                 audit.callee = registry.tool_owner(name).unwrap_or("-");
@@ -343,7 +394,7 @@ impl Dispatcher {
         scope: RequestScope,
     ) -> Result<ReadResourceResult, ToolFailure> {
         let registry = self.registry();
-        let mut audit = AuditLine::new(caller, "resources/read", uri).named_by_uri();
+        let mut audit = AuditLine::new(caller, "resources/read", uri, true, &scope.trace);
         let outcome = match registry.resource_for(caller, uri) {
             Err(failure) => {
                 audit.callee = registry.resource_owner(uri).unwrap_or("-");
@@ -388,7 +439,7 @@ impl Dispatcher {
         scope: RequestScope,
     ) -> Result<GetPromptResult, ToolFailure> {
         let registry = self.registry();
-        let mut audit = AuditLine::new(caller, "prompts/get", name);
+        let mut audit = AuditLine::new(caller, "prompts/get", name, false, &scope.trace);
         let outcome = match registry.prompt_for(caller, name) {
             Err(failure) => {
                 audit.callee = registry.prompt_owner(name).unwrap_or("-");
@@ -427,10 +478,13 @@ impl Dispatcher {
                 ));
             }
         };
-        let mut audit = AuditLine::new(caller, "completion/complete", &name);
-        if !is_prompt {
-            audit = audit.named_by_uri();
-        }
+        let mut audit = AuditLine::new(
+            caller,
+            "completion/complete",
+            &name,
+            !is_prompt,
+            &scope.trace,
+        );
         let route = if is_prompt {
             registry
                 .prompt_for(caller, &name)
@@ -521,6 +575,7 @@ impl Dispatcher {
             events: scope.events,
             chain: chain.into(),
             dispatcher: self.clone(),
+            trace: audit.span.context(),
         };
         // In flight from here until this future ends or is dropped.
         let _in_flight = metrics::request_started(request, callee);

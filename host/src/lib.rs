@@ -23,4 +23,5 @@ pub mod reload;
 pub mod server;
 pub mod startup;
 pub mod telemetry;
+pub mod trace;
 pub mod upstream;

@@ -133,6 +133,24 @@ async fn serve(
     if !config.server.metrics {
         switchboard::metrics::disable();
     }
+    let traces = config
+        .traces
+        .as_ref()
+        .map(switchboard::trace::start)
+        .transpose()?;
+    let served = serve_loaded(config, stdio, http, watch).await;
+    if let Some(traces) = traces {
+        traces.shutdown().await;
+    }
+    served
+}
+
+async fn serve_loaded(
+    config: &Config,
+    stdio: bool,
+    http: Option<SocketAddr>,
+    watch: bool,
+) -> anyhow::Result<()> {
     let loaded = load(config).await?;
     let live = LiveProviders::new(loaded.plugins.len(), loaded.upstreams.clone());
     let reloader = Reloader::new(config.clone(), loaded.dispatcher.clone(), live.clone());

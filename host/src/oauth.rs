@@ -89,7 +89,7 @@ pub struct JwtVerifier {
 
 impl JwtVerifier {
     pub fn new(config: OAuthConfig) -> anyhow::Result<Self> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::startup::install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .build()

@@ -10,7 +10,7 @@
 //! host goes on serving the previous one.
 //!
 //! The listener's own settings (`[server]`, except `max_chain_depth`),
-//! `[clients]` and `[oauth]` are read at start only: a reload that changes
+//! `[clients]`, `[oauth]` and `[traces]` are read at start only: a reload that changes
 //! them says so and keeps the running values.
 
 use std::path::{Path, PathBuf};
@@ -214,6 +214,7 @@ fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
         ("server.metrics", a.metrics != b.metrics),
         ("clients", running.clients != new.clients),
         ("oauth", running.oauth != new.oauth),
+        ("traces", running.traces != new.traces),
     ]
     .into_iter()
     .filter_map(|(setting, changed)| changed.then_some(setting))
@@ -263,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn listener_clients_and_oauth_settings_need_a_restart() {
+    fn listener_clients_oauth_and_traces_settings_need_a_restart() {
         let running = config("[server]\nhttp = \"127.0.0.1:7777\"\nmax_chain_depth = 4\n");
         let same = config("[server]\nhttp = \"127.0.0.1:7777\"\nmax_chain_depth = 2\n");
         assert!(
@@ -271,11 +272,11 @@ mod tests {
             "max_chain_depth reloads"
         );
         let moved = config(
-            "[server]\nhttp = \"127.0.0.1:8888\"\npage_size = 5\n[clients.a]\ntoken = \"0123456789abcdef\"\n",
+            "[server]\nhttp = \"127.0.0.1:8888\"\npage_size = 5\n[clients.a]\ntoken = \"0123456789abcdef\"\n[traces]\notlp_endpoint = \"http://127.0.0.1:4318\"\n",
         );
         assert_eq!(
             needs_restart(&running, &moved),
-            ["server.http", "server.page_size", "clients"]
+            ["server.http", "server.page_size", "clients", "traces"]
         );
     }
 }

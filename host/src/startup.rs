@@ -247,9 +247,7 @@ fn start_upstreams(
     if to_start.is_empty() {
         return Ok((upstreams.into_iter().flatten().collect(), false));
     }
-    // reqwest's TLS needs a process-wide crypto provider; an error means one
-    // is installed already.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_tls_provider();
     // One pooled client for every HTTP upstream: a new TCP connection per
     // call costs more than the call (see shared/FACTS.md).
     let http = reqwest::Client::builder()
@@ -334,4 +332,12 @@ pub fn describe_replicas(status: &UpstreamStatus) -> String {
         .map(|replica| format!("{}: {}", replica.endpoint, replica.health.describe(now)))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Installs ring as rustls' process-wide crypto provider, which every
+/// reqwest client needs before it is built (the tree has reqwest's
+/// provider-less rustls). Idempotent.
+pub fn install_tls_provider() {
+    // An error means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -76,12 +76,9 @@ def artifacts(pytestconfig: pytest.Config) -> Artifacts:
     return pytestconfig.stash[_ARTIFACTS]
 
 
-@pytest.fixture(scope="session")
-def config_file(artifacts: Artifacts, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An admin config serving the testkit fixture as `kit_*`."""
-    root = tmp_path_factory.mktemp("switchboard")
-    config = root / "switchboard.toml"
-    config.write_text(
+def kit_config_text(artifacts: Artifacts, root: Path) -> str:
+    """Config text serving the testkit fixture as `kit_*`, caching in `root`."""
+    return (
         "[server]\n"
         f'cache_dir = "{root / "cache"}"\n'
         "\n"
@@ -89,6 +86,14 @@ def config_file(artifacts: Artifacts, tmp_path_factory: pytest.TempPathFactory) 
         f'component = "{artifacts.wasm_dir / TESTKIT}"\n'
         "limits = { timeout_ms = 2000 }\n"
     )
+
+
+@pytest.fixture(scope="session")
+def config_file(artifacts: Artifacts, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An admin config serving the testkit fixture as `kit_*`."""
+    root = tmp_path_factory.mktemp("switchboard")
+    config = root / "switchboard.toml"
+    config.write_text(kit_config_text(artifacts, root))
     return config
 
 
@@ -104,12 +109,17 @@ class HttpHost:
 
 @contextlib.contextmanager
 def serve_http(
-    bin_path: Path, config: Path, env: dict[str, str] | None = None, startup_timeout_s: float = STARTUP_TIMEOUT_S
+    bin_path: Path,
+    config: Path,
+    env: dict[str, str] | None = None,
+    startup_timeout_s: float = STARTUP_TIMEOUT_S,
+    listen: str = "127.0.0.1:0",
 ) -> Iterator[HttpHost]:
-    """Runs `switchboard serve --http 127.0.0.1:0` until the block ends; fails
-    the test (with the host's stderr) if it never reports its address."""
+    """Runs `switchboard serve --http 127.0.0.1:0` (or `--http LISTEN`, for a
+    config that must name the host's own URL) until the block ends; fails the
+    test (with the host's stderr) if it never reports its address."""
     process = subprocess.Popen(
-        [str(bin_path), "serve", "-c", str(config), "--http", "127.0.0.1:0"],
+        [str(bin_path), "serve", "-c", str(config), "--http", listen],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -83,9 +83,14 @@ pub struct Host {
 
 impl Host {
     fn spawn(config: &ConfigFile, args: &[&str]) -> Self {
+        Self::spawn_with_env(config, args, &[])
+    }
+
+    fn spawn_with_env(config: &ConfigFile, args: &[&str], env: &[(&str, &str)]) -> Self {
         crate::install_tls_provider();
         let mut command = Command::from(cli_command(config, args));
         command
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -124,10 +129,15 @@ impl Host {
 
     /// As [`Host::http`], with more `serve` arguments (e.g. `--watch`).
     pub async fn http_with(config: &ConfigFile, args: &[&str]) -> Self {
+        Self::http_with_env(config, args, &[]).await
+    }
+
+    /// As [`Host::http_with`], with environment variables set for the host.
+    pub async fn http_with_env(config: &ConfigFile, args: &[&str], env: &[(&str, &str)]) -> Self {
         const READY: &str = "switchboard: listening on ";
         let mut argv = vec!["serve", "--http", "127.0.0.1:0"];
         argv.extend_from_slice(args);
-        let mut host = Self::spawn(config, &argv);
+        let mut host = Self::spawn_with_env(config, &argv, env);
         let stderr = host.wait_for_stderr(READY).await;
         let url = stderr
             .lines()

@@ -14,10 +14,12 @@ mod clients;
 mod oauth;
 #[cfg(test)]
 mod reference_tests;
+mod traces;
 mod upstream;
 
 pub use clients::ClientConfig;
 pub use oauth::OAuthConfig;
+pub use traces::TracesConfig;
 pub use upstream::{BreakerSettings, Endpoint, RestartSettings, Secret, UpstreamConfig};
 
 /// Default config file, looked up in the working directory.
@@ -79,6 +81,7 @@ struct RawConfig {
     #[serde(default)]
     clients: BTreeMap<Spanned<String>, clients::RawClient>,
     oauth: Option<oauth::RawOAuth>,
+    traces: Option<traces::RawTraces>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,6 +170,8 @@ pub struct Config {
     /// JWT access tokens from an authorization server, for clients with
     /// `jwt_claims`.
     pub oauth: Option<OAuthConfig>,
+    /// Where spans are exported; `None`: no traces.
+    pub traces: Option<TracesConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -502,6 +507,10 @@ impl Config {
             .oauth
             .map(|raw| oauth::resolve_oauth(raw, &at))
             .transpose()?;
+        let traces = raw
+            .traces
+            .map(|raw| traces::resolve_traces(raw, &at))
+            .transpose()?;
         let clients =
             clients::resolve_clients(raw.clients, base, oauth.is_some(), &at, &|offset| {
                 line_of(text, offset)
@@ -514,6 +523,7 @@ impl Config {
             upstreams,
             clients,
             oauth,
+            traces,
         })
     }
 }

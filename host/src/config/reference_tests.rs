@@ -9,6 +9,7 @@ use serde::de::{self, Visitor};
 
 use super::clients::{RawClient, RawRateLimit};
 use super::oauth::RawOAuth;
+use super::traces::RawTraces;
 use super::upstream::RawUpstream;
 use super::{RawConfig, RawDirGrant, RawGrants, RawLimits, RawPlugin, RawServer};
 
@@ -71,7 +72,7 @@ fn fields_of<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
 
 /// Every key the config accepts, as the guide's table writes it.
 fn every_key() -> Vec<String> {
-    let tables: [(&str, Vec<&str>); 12] = [
+    let tables: [(&str, Vec<&str>); 13] = [
         ("", fields_of::<RawConfig>()),
         ("server.", fields_of::<RawServer>()),
         ("defaults.", fields_of::<RawLimits>()),
@@ -87,6 +88,7 @@ fn every_key() -> Vec<String> {
         ("clients.NAME.rate_limit.", fields_of::<RawRateLimit>()),
         ("clients.NAME.tool_rate_limit.", fields_of::<RawRateLimit>()),
         ("oauth.", fields_of::<RawOAuth>()),
+        ("traces.", fields_of::<RawTraces>()),
     ];
     tables
         .iter()
@@ -101,6 +103,7 @@ fn every_key() -> Vec<String> {
                     | "upstreams"
                     | "clients"
                     | "oauth"
+                    | "traces"
                     | "clients.NAME.rate_limit"
                     | "clients.NAME.tool_rate_limit"
                     | "plugins.NAME.limits"

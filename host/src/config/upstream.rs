@@ -394,7 +394,7 @@ fn parse_urls(
         .collect()
 }
 
-fn expand_all(
+pub(super) fn expand_all(
     table: &BTreeMap<String, Spanned<String>>,
     key: &str,
     at: &At<'_>,

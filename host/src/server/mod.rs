@@ -30,6 +30,7 @@ use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink, ListChanged, R
 use crate::logging::Level;
 use crate::provider::{FailureKind, Offers};
 use crate::registry::Registry;
+use crate::trace::TraceContext;
 use era::{Era, ForEra};
 
 /// One handler per legacy session (or per modern request); all shared
@@ -400,7 +401,12 @@ impl McpHandler {
         let progress_token = context.meta.get_progress_token();
         let min_level = self.min_log_level(context);
         let (events, receiver) = EventSink::channel();
-        let scope = RequestScope::root(context.ct.clone(), events);
+        let mut scope = RequestScope::root(context.ct.clone(), events);
+        let headers = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .map(|parts| &parts.headers);
+        scope.trace = TraceContext::from_client(&context.meta, headers);
         let run = request(scope);
         let forward = forward_events(receiver, context.peer.clone(), progress_token, min_level);
         let (outcome, ()) = tokio::join!(run, forward);

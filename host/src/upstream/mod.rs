@@ -13,6 +13,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use opentelemetry::KeyValue;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientRequest,
     CompleteRequestParams, CompleteResult, ErrorCode, GetPromptRequestParams, GetPromptResult,
@@ -28,6 +29,7 @@ use crate::changes::{ListChanged, PendingChanges};
 use crate::config::UpstreamConfig;
 use crate::dispatch::CallScope;
 use crate::provider::{FailureKind, Offers, Provider, ToolFailure, ToolSpec};
+use crate::trace::{self, RequestSpan, TraceContext};
 pub use replica::{Health, ReplicaStatus};
 use replica::{InFlight, Link, Replica};
 
@@ -282,9 +284,55 @@ impl Upstream {
         self.shared.listing().capabilities.is_some()
     }
 
+    /// The span of request `method` (for `target`) sent to this upstream,
+    /// under the span of the request dispatch runs.
+    fn span(&self, method: &'static str, target: Option<&str>, scope: &CallScope) -> RequestSpan {
+        RequestSpan::start(
+            &scope.trace,
+            trace::Kind::Client,
+            || match target {
+                Some(target) => format!("{method} {target}"),
+                None => method.to_owned(),
+            },
+            || {
+                let mut attributes = vec![
+                    KeyValue::new("mcp.method.name", method),
+                    KeyValue::new("switchboard.upstream", self.name().to_owned()),
+                ];
+                if let Some(target) = target {
+                    attributes.push(KeyValue::new("gen_ai.tool.name", target.to_owned()));
+                }
+                attributes
+            },
+        )
+    }
+
     /// One request that is not a tool call, on a ready replica, within the
-    /// upstream's timeout.
+    /// upstream's timeout. `send` gets the trace context to put in the
+    /// request's `_meta`.
     async fn request<T, F, Fut>(
+        &self,
+        method: &'static str,
+        what: &str,
+        scope: &CallScope,
+        send: F,
+    ) -> Result<T, ToolFailure>
+    where
+        F: FnOnce(Peer<RoleClient>, TraceContext) -> Fut,
+        Fut: Future<Output = Result<T, ServiceError>>,
+    {
+        let span = self.span(method, None, scope);
+        let trace = span.context();
+        let outcome = self
+            .request_on_replica(what, scope, |peer| send(peer, trace))
+            .await;
+        if let Err(failure) = &outcome {
+            span.fail(failure.kind.as_str(), &failure.message);
+        }
+        outcome
+    }
+
+    async fn request_on_replica<T, F, Fut>(
         &self,
         what: &str,
         scope: &CallScope,
@@ -434,9 +482,28 @@ impl Upstream {
         scope: CallScope,
     ) -> Result<rmcp::model::CallToolResult, ToolFailure> {
         let started = Instant::now();
-        let request = ClientRequest::CallToolRequest(CallToolRequest::new(
-            CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments),
-        ));
+        let span = self.span("tools/call", Some(tool), &scope);
+        let mut params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
+        span.context().inject(&mut params.meta);
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        let outcome = self.send_call(tool, request, started, &scope).await;
+        match &outcome {
+            Err(failure) => span.fail(failure.kind.as_str(), &failure.message),
+            Ok(result) if result.is_error == Some(true) => {
+                span.fail("tool-error", "the upstream answered with an error result");
+            }
+            Ok(_) => {}
+        }
+        outcome
+    }
+
+    async fn send_call(
+        &self,
+        tool: &str,
+        request: ClientRequest,
+        started: Instant,
+        scope: &CallScope,
+    ) -> Result<rmcp::model::CallToolResult, ToolFailure> {
         // A replica whose connection closed since it was picked never got the
         // request: mark it and pick again (safe, nothing was sent).
         let (link, in_flight, replica, handle) = loop {
@@ -661,9 +728,10 @@ impl Provider for Upstream {
         scope: CallScope,
     ) -> BoxFuture<'a, Result<ReadResourceResult, ToolFailure>> {
         Box::pin(async move {
-            let params = ReadResourceRequestParams::new(uri.to_owned());
+            let mut params = ReadResourceRequestParams::new(uri.to_owned());
             let what = format!("resources/read of `{uri}`");
-            self.request(&what, &scope, |peer| async move {
+            self.request("resources/read", &what, &scope, |peer, trace| async move {
+                trace.inject(&mut params.meta);
                 peer.read_resource(params).await
             })
             .await
@@ -694,7 +762,8 @@ impl Provider for Upstream {
                 params = params.with_arguments(arguments);
             }
             let what = format!("prompts/get of `{name}`");
-            self.request(&what, &scope, |peer| async move {
+            self.request("prompts/get", &what, &scope, |peer, trace| async move {
+                trace.inject(&mut params.meta);
                 peer.get_prompt(params).await
             })
             .await
@@ -703,11 +772,13 @@ impl Provider for Upstream {
 
     fn complete<'a>(
         &'a self,
-        request: CompleteRequestParams,
+        mut request: CompleteRequestParams,
         scope: CallScope,
     ) -> BoxFuture<'a, Result<CompleteResult, ToolFailure>> {
         Box::pin(async move {
-            self.request("completion/complete", &scope, |peer| async move {
+            let method = "completion/complete";
+            self.request(method, method, &scope, |peer, trace| async move {
+                trace.inject(&mut request.meta);
                 peer.complete(request).await
             })
             .await

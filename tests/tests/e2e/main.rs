@@ -15,6 +15,7 @@ mod metrics;
 mod oauth;
 mod reload;
 mod sandbox;
+mod traces;
 mod upstream;
 
 /// Runs each scenario `async fn(Link, Era)` of module `$scenarios` over

@@ -24,8 +24,16 @@ use switchboard_e2e::{
 };
 
 /// The fixture's tools, as it names them.
-const FIXTURE_TOOLS: [&str; 8] = [
-    "add_tool", "echo", "exit", "hang", "headers", "sleep", "stats", "whoami",
+const FIXTURE_TOOLS: [&str; 9] = [
+    "add_tool",
+    "echo",
+    "exit",
+    "hang",
+    "headers",
+    "sleep",
+    "stats",
+    "trace_context",
+    "whoami",
 ];
 
 /// `command = [...]` running the fixture over stdio as `name`.

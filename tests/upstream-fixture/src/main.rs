@@ -106,6 +106,13 @@ struct Headers {
     names: Vec<String>,
 }
 
+/// The W3C trace context the request of this call carried in `_meta`.
+#[derive(Serialize, JsonSchema)]
+struct TraceContext {
+    traceparent: Option<String>,
+    tracestate: Option<String>,
+}
+
 #[derive(Serialize, JsonSchema)]
 struct Stats {
     calls: u64,
@@ -176,6 +183,13 @@ fn builtin_tools() -> Vec<Tool> {
         )
         .with_input_schema::<NoArgs>()
         .with_output_schema::<Headers>(),
+        Tool::new(
+            "trace_context",
+            "The W3C trace context (`traceparent`, `tracestate`) in this request's `_meta`",
+            JsonObject::new(),
+        )
+        .with_input_schema::<NoArgs>()
+        .with_output_schema::<TraceContext>(),
         Tool::new(
             "stats",
             "Calls started and cancellations observed by this process",
@@ -509,6 +523,13 @@ impl Fixture {
                 structured(&Headers {
                     authorization,
                     names,
+                })
+            }
+            "trace_context" => {
+                parse::<NoArgs>(request)?;
+                structured(&TraceContext {
+                    traceparent: context.meta.get_traceparent().map(str::to_owned),
+                    tracestate: context.meta.get_tracestate().map(str::to_owned),
                 })
             }
             // `echo` and every tool added at run time.
