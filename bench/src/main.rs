@@ -272,9 +272,10 @@ struct Figures {
     legacy_http_native: Duration,
     legacy_stdio_host: Duration,
     legacy_stdio_native: Duration,
-    /// HTTP `b_echo` with metrics off and no auth, with metrics, and with
-    /// metrics plus a bearer-token client with rate limits (issue 12).
-    production: [Duration; 3],
+    /// HTTP `b_echo` with metrics off and no auth, with metrics, with
+    /// metrics plus a bearer-token client with rate limits, and with all
+    /// that plus traces of every call exported (issue 12).
+    production: [Duration; 4],
     /// Host call with a spare ready (paced), back-to-back, and with none.
     inproc_fresh: Duration,
     inproc_back_to_back: Duration,
@@ -507,9 +508,10 @@ async fn end_to_end(paths: &Paths, e2e: &str, sizes: Sizes, f: &mut Figures) -> 
 /// The bearer token of the bench's client.
 const BENCH_TOKEN: &str = "bench-token-5f0e2c9a7b1d";
 
-/// 1c: what metrics and client auth (a bearer token, a policy and rate
-/// limits that never refuse) add to the HTTP tool-call row, against the
-/// same build with both off, in one run and interleaved.
+/// 1c: what metrics, client auth (a bearer token, a policy and rate
+/// limits that never refuse) and traces (every call sampled, exported to
+/// an OTLP/HTTP receiver in this process) add to the HTTP tool-call row,
+/// against the same build with all off, in one run and interleaved.
 async fn production_features(
     paths: &Paths,
     e2e: &Path,
@@ -534,9 +536,17 @@ async fn production_features(
              tool_rate_limit = {{ per_second = 1e9, burst = 1000000 }}\n"
         ),
     )?;
+    let receiver = otlp_sink().await?;
+    let traced = write(
+        "traced.toml",
+        format!(
+            "{}\n[traces]\notlp_endpoint = \"{receiver}\"\n",
+            std::fs::read_to_string(&authed)?
+        ),
+    )?;
     let e2e = e2e.to_str().context("a UTF-8 temp path")?;
     let mut hosts = Vec::new();
-    for config in [bare.as_str(), e2e, authed.as_str()] {
+    for config in [bare.as_str(), e2e, authed.as_str(), traced.as_str()] {
         hosts.push(
             HttpServer::start(
                 &paths.host,
@@ -550,8 +560,15 @@ async fn production_features(
     let metrics_client = procs::connect_http(&hosts[1].url, procs::pooled_http()).await?;
     let authed_client =
         procs::connect_http_with_token(&hosts[2].url, procs::pooled_http(), BENCH_TOKEN).await?;
+    let traced_client =
+        procs::connect_http_with_token(&hosts[3].url, procs::pooled_http(), BENCH_TOKEN).await?;
     let echo = args("hello");
-    let clients = [&bare_client, &metrics_client, &authed_client];
+    let clients = [
+        &bare_client,
+        &metrics_client,
+        &authed_client,
+        &traced_client,
+    ];
     let mut samples = vec![Samples::default(); clients.len()];
     for client in clients {
         batch(client, "b_echo", &echo, 200).await?; // warm-up
@@ -561,11 +578,11 @@ async fn production_features(
             samples[i].extend(batch(client, "b_echo", &echo, sizes.batch).await?);
         }
     }
-    let [bare, metrics, authed] = &samples[..] else {
+    let [bare, metrics, authed, traced] = &samples[..] else {
         unreachable!()
     };
     header(&format!(
-        "1c. metrics and client auth on the HTTP row, 2026-07-28 ({} each)",
+        "1c. metrics, client auth and traces on the HTTP row, 2026-07-28 ({} each)",
         bare.len()
     ));
     row(
@@ -586,8 +603,34 @@ async fn production_features(
         "",
         &format!("{:.3}x", ratio(authed.median(), bare.median())),
     );
-    f.production = [bare.median(), metrics.median(), authed.median()];
+    row(
+        "host b_echo, HTTP, metrics + bearer client + traces (all sampled)",
+        traced,
+        "",
+        &format!("{:.3}x", ratio(traced.median(), bare.median())),
+    );
+    f.production = [
+        bare.median(),
+        metrics.median(),
+        authed.median(),
+        traced.median(),
+    ];
     Ok(())
+}
+
+/// An OTLP/HTTP receiver that takes every export and drops it, as a
+/// collector would take it off the host's hands; its base URL.
+async fn otlp_sink() -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(|_body: axum::body::Bytes| async {
+            [("content-type", "application/x-protobuf")]
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
 }
 
 /// 4: the native rmcp echo server as an upstream of the host, against the
@@ -1170,12 +1213,19 @@ fn verdicts(f: &Figures) {
         f.http_chain,
         f.http_host,
     );
-    let [bare, _, full] = f.production;
+    let [bare, _, full, traced] = f.production;
     let cost = ratio(full, bare);
     println!(
         "      metrics + auth <= 1.05x off      {}  {cost:.3}x ({} vs {}) (issue 12)",
         verdict(cost <= 1.05),
         fmt(full),
+        fmt(bare)
+    );
+    let cost = ratio(traced, bare);
+    println!(
+        "      + traces <= 1.05x off            {}  {cost:.3}x ({} vs {}) (issue 12)",
+        verdict(cost <= 1.05),
+        fmt(traced),
         fmt(bare)
     );
     let (through, direct) = f.proxy_http;
