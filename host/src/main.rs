@@ -327,6 +327,15 @@ async fn check(config: &Config) -> ExitCode {
             out!("{:<16} {}", client.name, client.describe().join("; "));
         }
     }
+    match &config.traces {
+        None => out!("TRACES: off (no [traces])"),
+        Some(traces) => out!(
+            "TRACES: spans of every request to {} (service `{}`, {}% of new traces sampled)",
+            traces.otlp_endpoint,
+            traces.service_name,
+            traces.sample_ratio * 100.0
+        ),
+    }
     out!();
     print_tool_table(&loaded);
     ExitCode::SUCCESS

@@ -15,7 +15,9 @@ use rmcp::model::RequestMetaObject;
 use serde_json::{Value, json};
 use switchboard_e2e::config::toml_array;
 use switchboard_e2e::upstreams::fixture_stdio_command;
-use switchboard_e2e::{ConfigBuilder, Era, Fixture, Host, PATIENCE, connect_http, text};
+use switchboard_e2e::{
+    ConfigBuilder, ConfigFile, Era, Fixture, Host, PATIENCE, connect_http, run_cli, text,
+};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN: &str = "00f067aa0ba902b7";
@@ -148,7 +150,7 @@ fn span<'a>(spans: &'a [Received], name: &str) -> &'a Received {
 /// Plugins `outer` and `inner` (testkit) and upstream `fx`, granted so that
 /// `outer_call` -> `inner_call` -> `fx_trace_context` is allowed, with
 /// spans exported to `receiver` at once.
-async fn traced_host(receiver: &Receiver) -> Host {
+async fn traced_host(receiver: &Receiver) -> (Host, ConfigFile) {
     let config = ConfigBuilder::new()
         .plugin(
             "outer",
@@ -171,7 +173,8 @@ async fn traced_host(receiver: &Receiver) -> Host {
         .write();
     // The batch exporter waits 5 s by default; the standard variable makes
     // it send as soon as spans end.
-    Host::http_with_env(&config, &[], &[("OTEL_BSP_SCHEDULE_DELAY", "50")]).await
+    let host = Host::http_with_env(&config, &[], &[("OTEL_BSP_SCHEDULE_DELAY", "50")]).await;
+    (host, config)
 }
 
 /// A chained call in the trace the client names: one tree, with each
@@ -180,8 +183,18 @@ async fn traced_host(receiver: &Receiver) -> Host {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chained_call_is_one_trace_under_the_clients_context() {
     let receiver = Receiver::start().await;
-    let host = traced_host(&receiver).await;
+    let (host, config) = traced_host(&receiver).await;
     let client = connect_http(host.url(), Era::Modern).await;
+    let check = run_cli(&config, &["check"]);
+    check.assert_success();
+    assert!(
+        check.stdout.contains(&format!(
+            "TRACES: spans of every request to {}/v1/traces (service `sb-e2e`, 100% of new traces sampled)",
+            receiver.url
+        )),
+        "{}",
+        check.stdout
+    );
 
     let mut meta = RequestMetaObject::default();
     meta.set_traceparent(format!("00-{TRACE_ID}-{CLIENT_SPAN}-01"));
@@ -266,7 +279,7 @@ async fn a_chained_call_is_one_trace_under_the_clients_context() {
 async fn the_http_traceparent_header_is_the_parent_when_meta_has_none() {
     const ECHO: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"outer_echo","arguments":{"text":"hi"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
     let receiver = Receiver::start().await;
-    let host = traced_host(&receiver).await;
+    let (host, _config) = traced_host(&receiver).await;
     let http = reqwest::Client::new();
     let send = |traceparent: Option<String>| {
         let mut request = crate::http::post(&http, &host, ECHO)
