@@ -173,7 +173,7 @@ async fn health_endpoints_report_plugins_tools_and_upstreams() {
     assert_eq!(body["tools"], listed.len(), "{body}");
     let fx = &body["upstreams"]["fx"];
     assert_eq!(fx["state"], "ready 1/1", "{body}");
-    assert_eq!(fx["tools"], 8, "{body}");
+    assert_eq!(fx["tools"], crate::upstream::FIXTURE_TOOLS.len(), "{body}");
     assert_eq!(
         fx["replicas"],
         json!([{"state": "ready", "restarts": 0, "breaker": "closed"}]),

@@ -24,7 +24,7 @@ use switchboard_e2e::{
 };
 
 /// The fixture's tools, as it names them.
-const FIXTURE_TOOLS: [&str; 9] = [
+pub const FIXTURE_TOOLS: [&str; 9] = [
     "add_tool",
     "echo",
     "exit",
