@@ -21,9 +21,10 @@ measured in interleaved rounds, so background load hits them alike.
 
 Nothing is built: the binaries must exist (cargo build --release -p
 switchboard -p switchboard-bench; cargo build --release --target
-wasm32-wasip2 for the fixture). Run with a Python that has `mcp` 2.3:
+wasm32-wasip2 for the fixture). Run with a Python that has `mcp` 2.3, e.g.
+the venv `tests/python/run.sh` makes:
 
-    /tmp/pyoauth-venv/bin/python bench/python_legacy_latency.py [--calls 300] [--warmup 30]
+    tests/python/.venv/bin/python bench/python_legacy_latency.py [--calls 300] [--warmup 30]
 
 Paths default to ./target (relative to the workspace root); override with
 SWITCHBOARD_BIN, SWITCHBOARD_BENCH_BIN, SWITCHBOARD_WASM_DIR.

@@ -182,6 +182,30 @@ pub enum Refusal {
     Unmapped,
 }
 
+/// The client directory in force on the HTTP endpoint; a reload of
+/// `[clients]` swaps in a new one, which the next request uses.
+pub struct LiveClients(std::sync::RwLock<Arc<ClientDirectory>>);
+
+impl LiveClients {
+    pub fn new(directory: ClientDirectory) -> Arc<Self> {
+        Arc::new(Self(std::sync::RwLock::new(Arc::new(directory))))
+    }
+
+    /// The directory now in force.
+    pub fn current(&self) -> Arc<ClientDirectory> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Serves `clients` from the next request on, with the running JWT
+    /// verifier (`[oauth]` is read at start only). Their rate-limit
+    /// buckets start full.
+    pub fn replace(&self, clients: &[ClientConfig]) {
+        let jwt = self.current().jwt.clone();
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) =
+            Arc::new(ClientDirectory::new(clients, jwt));
+    }
+}
+
 /// The configured clients, found by token or by JWT claims.
 #[derive(Default)]
 pub struct ClientDirectory {

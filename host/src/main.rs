@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use switchboard::clients::ClientDirectory;
+use switchboard::clients::{ClientDirectory, LiveClients};
 use switchboard::config::{Config, DEFAULT_CONFIG_FILE};
 use switchboard::dispatch::{Caller, ClientEvent, EventSink, RequestScope};
 use switchboard::provider::Provider as _;
@@ -153,21 +153,40 @@ async fn serve_loaded(
 ) -> anyhow::Result<()> {
     let loaded = load(config).await?;
     let live = LiveProviders::new(loaded.plugins.len(), loaded.upstreams.clone());
-    let reloader = Reloader::new(config.clone(), loaded.dispatcher.clone(), live.clone());
+    // stdio serves the local user; HTTP finds each request's client.
+    let clients = if stdio {
+        if !config.clients.is_empty() {
+            tracing::info!(
+                "stdio serves the local user: [clients] tokens and policies apply to HTTP only"
+            );
+        }
+        None
+    } else {
+        let jwt = match &config.oauth {
+            Some(oauth) => {
+                let verifier = Arc::new(switchboard::oauth::JwtVerifier::new(oauth.clone())?);
+                verifier.spawn_refresh();
+                Some(verifier)
+            }
+            None => None,
+        };
+        Some(LiveClients::new(ClientDirectory::new(&config.clients, jwt)))
+    };
+    let reloader = Reloader::new(
+        config.clone(),
+        loaded.dispatcher.clone(),
+        live.clone(),
+        clients.clone(),
+    );
     reloader.reload_on_sighup();
     if watch {
         reloader.reload_on_change(WATCH_PERIOD);
     }
     // The reloader and `live` hold what runs now; a reload replaces it.
     drop(loaded.upstreams);
-    if stdio {
-        if !config.clients.is_empty() {
-            tracing::info!(
-                "stdio serves the local user: [clients] tokens and policies apply to HTTP only"
-            );
-        }
+    let Some(clients) = clients else {
         return server::stdio::serve(loaded.dispatcher, config.server.page_size).await;
-    }
+    };
     let addr = http.unwrap_or(config.server.http);
     if config.clients.is_empty() && config.oauth.is_none() && !addr.ip().is_loopback() {
         tracing::warn!(
@@ -175,15 +194,6 @@ async fn serve_loaded(
             "serving HTTP beyond loopback without [clients]: anyone who reaches this address can call every tool; configure client tokens (see the admin guide)"
         );
     }
-    let jwt = match &config.oauth {
-        Some(oauth) => {
-            let verifier = Arc::new(switchboard::oauth::JwtVerifier::new(oauth.clone())?);
-            verifier.spawn_refresh();
-            Some(verifier)
-        }
-        None => None,
-    };
-    let clients = Arc::new(ClientDirectory::new(&config.clients, jwt));
     let server = HttpServer::bind(loaded.dispatcher, &config.server, clients, addr)
         .await?
         .with_providers(live);

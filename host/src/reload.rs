@@ -9,9 +9,10 @@
 //! changes nothing: its problems are logged as `check` prints them and the
 //! host goes on serving the previous one.
 //!
-//! The listener's own settings (`[server]`, except `max_chain_depth`),
-//! `[clients]`, `[oauth]` and `[traces]` are read at start only: a reload that changes
-//! them says so and keeps the running values.
+//! `[clients]` reload too (tokens, policies and rate limits apply from the
+//! next request). The listener's own settings (`[server]`, except
+//! `max_chain_depth`), `[oauth]` and `[traces]` are read at start only: a
+//! reload that changes them says so and keeps the running values.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -19,6 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
+use crate::clients::LiveClients;
 use crate::config::Config;
 use crate::dispatch::{Caller, Dispatcher, ListChanged};
 use crate::registry::Registry;
@@ -66,23 +68,36 @@ pub struct Reloaded {
     pub changed: Vec<ListChanged>,
     /// Settings that changed but apply only after a restart.
     pub needs_restart: Vec<&'static str>,
+    /// Whether `[clients]` changed and the new clients serve now.
+    pub clients: bool,
 }
 
 pub struct Reloader {
     path: PathBuf,
     dispatcher: Arc<Dispatcher>,
     live: Arc<LiveProviders>,
+    /// The HTTP endpoint's clients (`None` over stdio, which serves the
+    /// local user).
+    clients: Option<Arc<LiveClients>>,
     /// The config now served; also makes reloads run one at a time.
     current: tokio::sync::Mutex<Config>,
 }
 
 impl Reloader {
-    pub fn new(config: Config, dispatcher: Arc<Dispatcher>, live: Arc<LiveProviders>) -> Arc<Self> {
+    /// Reloads `config` into `dispatcher` (and `live`), and `[clients]`
+    /// into `clients` when serving HTTP.
+    pub fn new(
+        config: Config,
+        dispatcher: Arc<Dispatcher>,
+        live: Arc<LiveProviders>,
+        clients: Option<Arc<LiveClients>>,
+    ) -> Arc<Self> {
         dispatcher.set_reloadable();
         Arc::new(Self {
             path: config.path.clone(),
             dispatcher,
             live,
+            clients,
             current: tokio::sync::Mutex::new(config),
         })
     }
@@ -103,11 +118,16 @@ impl Reloader {
             self.dispatcher.announce(*kind);
         }
         self.live.replace(loaded.plugins.len(), loaded.upstreams);
+        let clients_changed = current.clients != config.clients;
+        if clients_changed && let Some(clients) = &self.clients {
+            clients.replace(&config.clients);
+        }
         let reloaded = Reloaded {
             plugins: loaded.plugins.len(),
             tools: after.all_tools().len(),
             changed,
             needs_restart: needs_restart(&current, &config),
+            clients: clients_changed && self.clients.is_some(),
         };
         *current = config;
         Ok(reloaded)
@@ -121,6 +141,7 @@ impl Reloader {
                     plugins = reloaded.plugins,
                     tools = reloaded.tools,
                     changed = ?reloaded.changed,
+                    clients_reloaded = reloaded.clients,
                     "reloaded {} ({why})",
                     self.path.display()
                 );
@@ -212,7 +233,6 @@ fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
         ("server.page_size", a.page_size != b.page_size),
         ("server.cache_dir", a.cache_dir != b.cache_dir),
         ("server.metrics", a.metrics != b.metrics),
-        ("clients", running.clients != new.clients),
         ("oauth", running.oauth != new.oauth),
         ("traces", running.traces != new.traces),
     ]
@@ -264,7 +284,7 @@ mod tests {
     }
 
     #[test]
-    fn listener_clients_oauth_and_traces_settings_need_a_restart() {
+    fn listener_oauth_and_traces_settings_need_a_restart() {
         let running = config("[server]\nhttp = \"127.0.0.1:7777\"\nmax_chain_depth = 4\n");
         let same = config("[server]\nhttp = \"127.0.0.1:7777\"\nmax_chain_depth = 2\n");
         assert!(
@@ -276,7 +296,7 @@ mod tests {
         );
         assert_eq!(
             needs_restart(&running, &moved),
-            ["server.http", "server.page_size", "clients", "traces"]
+            ["server.http", "server.page_size", "traces"]
         );
     }
 }

@@ -20,17 +20,18 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::clients::{ClientDirectory, Refusal};
+use crate::clients::{ClientDirectory, LiveClients, Refusal};
 use crate::metrics::{self, AuthFailure};
 
 const REALM: &str = "switchboard";
 
 /// Middleware (`axum::middleware::from_fn_with_state`) for `/mcp`.
 pub async fn authenticate(
-    State(clients): State<Arc<ClientDirectory>>,
+    State(live): State<Arc<LiveClients>>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let clients = live.current();
     if clients.is_empty() {
         return next.run(request).await;
     }
@@ -57,8 +58,8 @@ pub async fn authenticate(
 
 /// `GET /.well-known/oauth-protected-resource[/PATH]`: the Protected
 /// Resource Metadata document (RFC 9728), public like the issuer's own.
-pub async fn resource_metadata(State(clients): State<Arc<ClientDirectory>>) -> Response {
-    match clients.jwt() {
+pub async fn resource_metadata(State(live): State<Arc<LiveClients>>) -> Response {
+    match live.current().jwt() {
         Some(jwt) => (
             [(
                 header::CONTENT_TYPE,

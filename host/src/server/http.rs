@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::McpHandler;
 use super::health::Probes;
 use super::host_check::AllowedHosts;
-use crate::clients::ClientDirectory;
+use crate::clients::LiveClients;
 use crate::config::ServerSettings;
 use crate::dispatch::Dispatcher;
 use crate::reload::LiveProviders;
@@ -35,7 +35,7 @@ impl HttpServer {
     pub async fn bind(
         dispatcher: Arc<Dispatcher>,
         settings: &ServerSettings,
-        clients: Arc<ClientDirectory>,
+        clients: Arc<LiveClients>,
         addr: SocketAddr,
     ) -> anyhow::Result<Self> {
         let shutdown = CancellationToken::new();
@@ -51,15 +51,10 @@ impl HttpServer {
             config = config.enforce_origin_validation();
         }
         let page_size = settings.page_size;
-        let authenticated = !clients.is_empty();
+        let live = clients.clone();
         let service = StreamableHttpService::new(
             move || {
-                let handler = McpHandler::new(dispatcher.clone(), page_size);
-                Ok(if authenticated {
-                    handler.authenticated()
-                } else {
-                    handler
-                })
+                Ok(McpHandler::new(dispatcher.clone(), page_size).authenticated_by(live.clone()))
             },
             Arc::new(LocalSessionManager::default()),
             config,
@@ -81,7 +76,7 @@ impl HttpServer {
                 super::auth::authenticate,
             ))
             .merge(metrics);
-        if let Some(jwt) = clients.jwt() {
+        if let Some(jwt) = clients.current().jwt() {
             // RFC 9728: at the well-known path, with and without the
             // resource's own path appended.
             let suffixed = reqwest::Url::parse(&jwt.metadata_url())

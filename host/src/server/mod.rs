@@ -25,7 +25,7 @@ use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use tokio::sync::mpsc;
 
-use crate::clients::Client;
+use crate::clients::{Client, LiveClients};
 use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink, ListChanged, RequestScope};
 use crate::logging::Level;
 use crate::provider::{FailureKind, Offers};
@@ -41,9 +41,9 @@ pub struct McpHandler {
     page_size: usize,
     /// `logging/setLevel` of a legacy session; modern requests carry theirs.
     session_log_level: Arc<Mutex<Option<Level>>>,
-    /// Whether every request must come with a client identity (HTTP with
-    /// `[clients]`: the auth layer attaches it).
-    authenticated: bool,
+    /// HTTP: the clients the auth layer finds requests' clients among.
+    /// While any are configured, every request must come with one.
+    clients: Option<Arc<LiveClients>>,
 }
 
 impl McpHandler {
@@ -52,15 +52,15 @@ impl McpHandler {
             dispatcher,
             page_size,
             session_log_level: Arc::new(Mutex::new(None)),
-            authenticated: false,
+            clients: None,
         }
     }
 
-    /// Requests must carry the client the auth layer found
-    /// ([`auth::authenticate`]); one without is refused, never served as
-    /// the local user.
-    pub fn authenticated(mut self) -> Self {
-        self.authenticated = true;
+    /// While `clients` has any, requests must carry the client the auth
+    /// layer found ([`auth::authenticate`]); one without is refused, never
+    /// served as the local user.
+    pub fn authenticated_by(mut self, clients: Arc<LiveClients>) -> Self {
+        self.clients = Some(clients);
         self
     }
 
@@ -74,10 +74,16 @@ impl McpHandler {
             .and_then(|parts| parts.extensions.get::<Client>());
         match client {
             Some(client) => Ok(Caller::Client(client.clone())),
-            None if self.authenticated => Err(McpError::invalid_request(
-                "this request carries no authenticated client",
-                None,
-            )),
+            None if self
+                .clients
+                .as_ref()
+                .is_some_and(|clients| !clients.current().is_empty()) =>
+            {
+                Err(McpError::invalid_request(
+                    "this request carries no authenticated client",
+                    None,
+                ))
+            }
             None => Ok(Caller::LOCAL_CLIENT),
         }
     }

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use switchboard_e2e::config::toml_array;
 use switchboard_e2e::upstreams::fixture_stdio_command;
 use switchboard_e2e::{
-    ConfigBuilder, ConfigFile, Era, Fixture, Host, McpClient, PATIENCE, connect_http, text,
+    ConfigBuilder, ConfigFile, Era, Fixture, Host, McpClient, PATIENCE, connect_http,
+    connect_http_with_token, text,
 };
 
 use crate::upstream::{tool_names, uncached_tool_names};
@@ -186,4 +187,60 @@ async fn watch_reloads_when_the_config_changes() {
     )
     .unwrap();
     assert_eq!(health["plugins"], 2, "{health}");
+}
+
+/// `[clients]` reload: a rotated token, a widened policy and a new client
+/// apply from the next request; the old token is refused, even in the
+/// session it opened; removing every client serves the local user again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_reload_without_a_restart() {
+    const OLD: &str = "alice-old-token-3c9e1a";
+    const NEW: &str = "alice-new-token-77d0b4";
+    const CAROL: &str = "carol-token-5e2f9a81";
+    let alice = |token: &str, expose: &str| format!("token = \"{token}\"\nexpose = {expose}");
+    let file = ConfigBuilder::testkit(10_000)
+        .client("alice", &alice(OLD, "[\"kit_echo\"]"))
+        .write();
+    let mut host = Host::http(&file).await;
+    let session = connect_http_with_token(host.url(), Era::Legacy, OLD).await;
+    assert_eq!(uncached_tool_names(&session).await, ["kit_echo"]);
+
+    rewrite(
+        &file,
+        &ConfigBuilder::testkit(10_000)
+            .client("alice", &alice(NEW, "[\"kit_echo\", \"kit_add\"]"))
+            .client("carol", &format!("token = \"{CAROL}\""))
+            .render(),
+    );
+    host.signal("HUP");
+    let line = reloaded(&mut host, 1, "the clients reload").await;
+    assert!(line.contains("clients_reloaded=true"), "{line}");
+    assert!(
+        !host.stderr().contains("`clients` changed"),
+        "no restart asked for: {}",
+        host.stderr()
+    );
+
+    let old = crate::auth::post(&host, Some(&format!("Bearer {OLD}"))).await;
+    assert_eq!(old.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let refused = session.peer.list_all_tools().await;
+    assert!(
+        refused.is_err(),
+        "the old token's session was served: {refused:?}"
+    );
+    let rotated = connect_http_with_token(host.url(), Era::Modern, NEW).await;
+    assert_eq!(uncached_tool_names(&rotated).await, ["kit_add", "kit_echo"]);
+    let carol = connect_http_with_token(host.url(), Era::Modern, CAROL).await;
+    let echo = carol.call("kit_echo", json!({"text": "new client"})).await;
+    assert_eq!(text(echo.ok()), "new client");
+    let anonymous = crate::auth::post(&host, None).await;
+    assert_eq!(anonymous.status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    rewrite(&file, &ConfigBuilder::testkit(10_000).render());
+    host.signal("HUP");
+    let line = reloaded(&mut host, 2, "the reload without clients").await;
+    assert!(line.contains("clients_reloaded=true"), "{line}");
+    let local = connect_http(host.url(), Era::Modern).await;
+    let echo = local.call("kit_echo", json!({"text": "local"})).await;
+    assert_eq!(text(echo.ok()), "local");
 }
