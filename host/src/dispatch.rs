@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use futures::future::BoxFuture;
 use opentelemetry::KeyValue;
+use opentelemetry::trace::SpanKind;
 use rmcp::model::{
     CallToolResult, CompleteRequestParams, CompleteResult, GetPromptResult, JsonObject,
     ReadResourceResult, Reference, ResourceContents,
@@ -22,7 +23,7 @@ use crate::clients::Client;
 use crate::metrics::{self, Outcome};
 use crate::provider::{FailureKind, Provider, ToolFailure};
 use crate::registry::{Registry, resource_uri};
-use crate::trace::{self, RequestSpan, TraceContext};
+use crate::trace::{RequestSpan, TraceContext};
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,8 +181,8 @@ impl<'a> AuditLine<'a> {
         parent: &TraceContext,
     ) -> Self {
         let kind = match caller {
-            Caller::Client(_) => trace::Kind::Server,
-            Caller::Plugin(_) => trace::Kind::Internal,
+            Caller::Client(_) => SpanKind::Server,
+            Caller::Plugin(_) => SpanKind::Internal,
         };
         let span = RequestSpan::start(
             parent,

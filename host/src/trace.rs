@@ -99,10 +99,9 @@ impl TraceExport {
     }
 }
 
-static PROPAGATOR: OnceLock<TraceContextPropagator> = OnceLock::new();
-
-fn propagator() -> &'static TraceContextPropagator {
-    PROPAGATOR.get_or_init(TraceContextPropagator::new)
+/// W3C trace context (`traceparent`, `tracestate`); stateless.
+fn propagator() -> TraceContextPropagator {
+    TraceContextPropagator::new()
 }
 
 /// Where a request sits in a trace: the span it runs under. Empty when
@@ -142,36 +141,21 @@ impl TraceContext {
     }
 }
 
-/// What a span stands for, as OpenTelemetry's kinds say.
-#[derive(Debug, Clone, Copy)]
-pub enum Kind {
-    /// A request a client sent us.
-    Server,
-    /// A request within the host (a plugin's nested call).
-    Internal,
-    /// A request we send to an upstream.
-    Client,
-}
-
 /// One request's span; ends when dropped.
 pub struct RequestSpan(Option<Context>);
 
 impl RequestSpan {
-    /// Starts a span under `parent`; `name` and `attributes` are only built
-    /// when traces are on.
+    /// Starts a span under `parent`: `Server` for a request a client sent,
+    /// `Internal` for a plugin's nested call, `Client` for one sent to an
+    /// upstream. `name` and `attributes` are only built when traces are on.
     pub fn start(
         parent: &TraceContext,
-        kind: Kind,
+        kind: SpanKind,
         name: impl FnOnce() -> String,
         attributes: impl FnOnce() -> Vec<KeyValue>,
     ) -> Self {
         let (Some(tracer), Some(parent)) = (TRACER.get(), &parent.0) else {
             return Self(None);
-        };
-        let kind = match kind {
-            Kind::Server => SpanKind::Server,
-            Kind::Internal => SpanKind::Internal,
-            Kind::Client => SpanKind::Client,
         };
         let span = tracer
             .span_builder(name())
@@ -259,7 +243,7 @@ mod tests {
         meta.set_traceparent(PARENT);
         let cx = TraceContext::from_client(&meta, None);
         assert!(cx.0.is_none());
-        let span = RequestSpan::start(&cx, Kind::Server, || unreachable!(), || unreachable!());
+        let span = RequestSpan::start(&cx, SpanKind::Server, || unreachable!(), || unreachable!());
         let mut out = None;
         span.context().inject(&mut out);
         assert_eq!(out, None, "nothing is written when traces are off");

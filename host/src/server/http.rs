@@ -51,11 +51,8 @@ impl HttpServer {
             config = config.enforce_origin_validation();
         }
         let page_size = settings.page_size;
-        let live = clients.clone();
         let service = StreamableHttpService::new(
-            move || {
-                Ok(McpHandler::new(dispatcher.clone(), page_size).authenticated_by(live.clone()))
-            },
+            move || Ok(McpHandler::new(dispatcher.clone(), page_size)),
             Arc::new(LocalSessionManager::default()),
             config,
         );

@@ -25,7 +25,7 @@ use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use tokio::sync::mpsc;
 
-use crate::clients::{Client, LiveClients};
+use crate::clients::Client;
 use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink, ListChanged, RequestScope};
 use crate::logging::Level;
 use crate::provider::{FailureKind, Offers};
@@ -41,9 +41,6 @@ pub struct McpHandler {
     page_size: usize,
     /// `logging/setLevel` of a legacy session; modern requests carry theirs.
     session_log_level: Arc<Mutex<Option<Level>>>,
-    /// HTTP: the clients the auth layer finds requests' clients among.
-    /// While any are configured, every request must come with one.
-    clients: Option<Arc<LiveClients>>,
 }
 
 impl McpHandler {
@@ -52,39 +49,23 @@ impl McpHandler {
             dispatcher,
             page_size,
             session_log_level: Arc::new(Mutex::new(None)),
-            clients: None,
         }
     }
 
-    /// While `clients` has any, requests must carry the client the auth
-    /// layer found ([`auth::authenticate`]); one without is refused, never
-    /// served as the local user.
-    pub fn authenticated_by(mut self, clients: Arc<LiveClients>) -> Self {
-        self.clients = Some(clients);
-        self
-    }
-
-    /// Who sent this request: the client the HTTP auth layer attached to
-    /// it, or the local user where there is no auth (stdio, or HTTP with no
-    /// `[clients]`).
+    /// Who sent this request. Over HTTP, the client the auth layer
+    /// attached to it ([`auth::authenticate`]: the local user when no
+    /// `[clients]` are configured); one without is refused, never served
+    /// as the local user. Over stdio, the local user.
     fn caller(&self, context: &RequestContext<RoleServer>) -> Result<Caller, McpError> {
-        let client = context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Client>());
-        match client {
+        let Some(parts) = context.extensions.get::<axum::http::request::Parts>() else {
+            return Ok(Caller::LOCAL_CLIENT);
+        };
+        match parts.extensions.get::<Client>() {
             Some(client) => Ok(Caller::Client(client.clone())),
-            None if self
-                .clients
-                .as_ref()
-                .is_some_and(|clients| !clients.current().is_empty()) =>
-            {
-                Err(McpError::invalid_request(
-                    "this request carries no authenticated client",
-                    None,
-                ))
-            }
-            None => Ok(Caller::LOCAL_CLIENT),
+            None => Err(McpError::invalid_request(
+                "this request carries no authenticated client",
+                None,
+            )),
         }
     }
 

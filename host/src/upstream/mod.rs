@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use opentelemetry::KeyValue;
+use opentelemetry::trace::SpanKind;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientRequest,
     CompleteRequestParams, CompleteResult, ErrorCode, GetPromptRequestParams, GetPromptResult,
@@ -29,7 +30,7 @@ use crate::changes::{ListChanged, PendingChanges};
 use crate::config::UpstreamConfig;
 use crate::dispatch::CallScope;
 use crate::provider::{FailureKind, Offers, Provider, ToolFailure, ToolSpec};
-use crate::trace::{self, RequestSpan, TraceContext};
+use crate::trace::{RequestSpan, TraceContext};
 pub use replica::{Health, ReplicaStatus};
 use replica::{InFlight, Link, Replica};
 
@@ -289,7 +290,7 @@ impl Upstream {
     fn span(&self, method: &'static str, target: Option<&str>, scope: &CallScope) -> RequestSpan {
         RequestSpan::start(
             &scope.trace,
-            trace::Kind::Client,
+            SpanKind::Client,
             || match target {
                 Some(target) => format!("{method} {target}"),
                 None => method.to_owned(),
