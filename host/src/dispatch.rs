@@ -22,7 +22,7 @@ pub use crate::changes::ListChanged;
 use crate::clients::Client;
 use crate::metrics::{self, Outcome};
 use crate::provider::{FailureKind, Provider, ToolFailure};
-use crate::registry::{Registry, resource_uri};
+use crate::registry::Registry;
 use crate::trace::{RequestSpan, TraceContext};
 
 /// Who is calling.
@@ -420,7 +420,7 @@ impl Dispatcher {
                         if let ResourceContents::TextResourceContents { uri, .. }
                         | ResourceContents::BlobResourceContents { uri, .. } = contents
                         {
-                            *uri = resource_uri(route.source.scheme, route.source.name(), uri);
+                            *uri = route.source.public_uri(uri);
                         }
                     }
                     result

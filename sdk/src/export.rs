@@ -5,8 +5,8 @@ use serde_json::Value;
 use crate::bindings::switchboard::plugin::host as wit_host;
 use crate::bindings::switchboard::plugin::types as wit;
 use crate::{
-    Annotations, CallResult, Content, Context, EmbeddedResource, Host, Level, ResourceContents,
-    ResourceLink, ToolError, ToolInfo, ToolSet,
+    Annotations, CallResult, Content, Context, EmbeddedResource, Host, Level, PromptSet,
+    ResourceContents, ResourceLink, ResourceSet, Role, ToolError, ToolInfo, ToolSet,
 };
 
 /// The real host imports.
@@ -128,6 +128,15 @@ impl From<wit::Tool> for ToolInfo {
     }
 }
 
+impl From<ResourceContents> for wit::ResourceContents {
+    fn from(contents: ResourceContents) -> Self {
+        match contents {
+            ResourceContents::Text(text) => Self::Text(text),
+            ResourceContents::Blob(data) => Self::Blob(data),
+        }
+    }
+}
+
 impl From<Content> for wit::ContentBlock {
     fn from(content: Content) -> Self {
         match content {
@@ -141,10 +150,7 @@ impl From<Content> for wit::ContentBlock {
             Content::Resource(r) => Self::EmbeddedResource(wit::EmbeddedResource {
                 uri: r.uri,
                 mime_type: r.mime_type,
-                contents: match r.contents {
-                    ResourceContents::Text(text) => wit::ResourceContents::Text(text),
-                    ResourceContents::Blob(data) => wit::ResourceContents::Blob(data),
-                },
+                contents: r.contents.into(),
             }),
             Content::ResourceLink(l) => Self::ResourceLink(wit::ResourceLink {
                 uri: l.uri,
@@ -222,6 +228,128 @@ pub mod __private {
 
     pub fn list_tools(tools: &ToolSet) -> Vec<Tool> {
         tools.list().into_iter().map(Into::into).collect()
+    }
+
+    pub use crate::bindings::exports::switchboard::plugin::completions::Guest as CompletionsGuest;
+    pub use crate::bindings::exports::switchboard::plugin::prompts::Guest as PromptsGuest;
+    pub use crate::bindings::exports::switchboard::plugin::resources::Guest as ResourcesGuest;
+    pub use wit::{
+        Completion, CompletionArgument, CompletionRef, EmbeddedResource, Prompt, PromptResult,
+        ResourceInfo, ResourceTemplate,
+    };
+
+    pub fn list_resources(resources: &ResourceSet) -> Vec<ResourceInfo> {
+        resources
+            .list()
+            .into_iter()
+            .map(|info| ResourceInfo {
+                uri: info.uri,
+                name: info.name,
+                title: info.title,
+                description: info.description,
+                mime_type: info.mime_type,
+                size: None,
+            })
+            .collect()
+    }
+
+    pub fn list_resource_templates(resources: &ResourceSet) -> Vec<ResourceTemplate> {
+        resources
+            .list_templates()
+            .into_iter()
+            .map(|info| ResourceTemplate {
+                uri_template: info.uri,
+                name: info.name,
+                title: info.title,
+                description: info.description,
+                mime_type: info.mime_type,
+            })
+            .collect()
+    }
+
+    pub fn read_resource(
+        resources: &ResourceSet,
+        uri: String,
+    ) -> Result<Vec<EmbeddedResource>, ToolError> {
+        let cx = Context::wasm(uri.as_str());
+        let (contents, mime_type) = resources.read(&uri, &cx)?;
+        Ok(vec![EmbeddedResource {
+            uri,
+            mime_type,
+            contents: contents.into(),
+        }])
+    }
+
+    pub fn list_prompts(prompts: &PromptSet) -> Vec<Prompt> {
+        prompts
+            .list()
+            .into_iter()
+            .map(|info| Prompt {
+                name: info.name,
+                title: info.title,
+                description: info.description,
+                arguments: info
+                    .arguments
+                    .into_iter()
+                    .map(|argument| wit::PromptArgument {
+                        name: argument.name,
+                        title: None,
+                        description: argument.description,
+                        required: argument.required,
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    pub fn get_prompt(
+        prompts: &PromptSet,
+        name: String,
+        arguments: Vec<(String, String)>,
+    ) -> Result<PromptResult, ToolError> {
+        let cx = Context::wasm(name.as_str());
+        let messages = prompts.get(&name, &arguments.into_iter().collect(), &cx)?;
+        Ok(PromptResult {
+            description: None,
+            messages: messages
+                .into_iter()
+                .map(|message| wit::PromptMessage {
+                    role: match message.role {
+                        Role::User => wit::Role::User,
+                        Role::Assistant => wit::Role::Assistant,
+                    },
+                    content: message.content.into(),
+                })
+                .collect(),
+        })
+    }
+
+    pub fn complete(
+        resources: &ResourceSet,
+        prompts: &PromptSet,
+        reference: CompletionRef,
+        argument: CompletionArgument,
+        context: Vec<CompletionArgument>,
+    ) -> Result<Completion, ToolError> {
+        let context = context.into_iter().map(|a| (a.name, a.value)).collect();
+        let completion = crate::Completion {
+            argument: &argument.name,
+            value: &argument.value,
+            context: &context,
+        };
+        let mut values = match reference {
+            CompletionRef::Prompt(name) => prompts.complete(&name, &completion),
+            CompletionRef::ResourceTemplate(uri) => resources.complete(&uri, &completion),
+        };
+        // MCP allows at most 100 values per answer.
+        let total = u32::try_from(values.len()).ok();
+        let has_more = values.len() > 100;
+        values.truncate(100);
+        Ok(Completion {
+            values,
+            total,
+            has_more,
+        })
     }
 
     pub fn call_tool(

@@ -1,7 +1,7 @@
 //! Write Switchboard tool plugins in Rust.
 //!
 //! A plugin is a WebAssembly component implementing the WIT world
-//! `switchboard:plugin/tool-provider@0.1.0`. With this crate you never see
+//! `switchboard:plugin/tool-provider@0.2.0`. With this crate you never see
 //! the WIT: write plain functions over typed arguments, list them in a
 //! [`ToolSet`], and call [`export_plugin!`]. The SDK derives each tool's
 //! input JSON Schema from its arguments type (doc comments become
@@ -212,6 +212,7 @@ mod error;
 mod export;
 mod result;
 mod schema;
+mod serve;
 pub mod testing;
 mod tool;
 
@@ -219,7 +220,7 @@ mod tool;
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.1.0",
+        path: "../wit/v0.2.0",
         world: "tool-provider",
         pub_export_macro: true,
         default_bindings_module: "switchboard_sdk::bindings",
@@ -233,6 +234,10 @@ pub use error::ToolError;
 #[doc(hidden)]
 pub use export::__private;
 pub use result::{CallResult, Content, EmbeddedResource, ResourceContents, ResourceLink};
+pub use serve::{
+    Completion, Prompt, PromptArgumentInfo, PromptInfo, PromptMessage, PromptSet, Resource,
+    ResourceInfo, ResourceRequest, ResourceSet, Role,
+};
 pub use tool::{
     Annotations, IntoToolOutput, Json, NoArgs, Plugin, Tool, ToolInfo, ToolSet, input_schema_for,
     is_valid_tool_name, output_schema_for,
@@ -264,6 +269,75 @@ macro_rules! export_plugin {
             fn __switchboard_tools() -> &'static $crate::ToolSet {
                 static TOOLS: ::std::sync::OnceLock<$crate::ToolSet> = ::std::sync::OnceLock::new();
                 TOOLS.get_or_init(<$plugin as $crate::Plugin>::tools)
+            }
+
+            #[allow(dead_code)]
+            fn __switchboard_resources() -> &'static $crate::ResourceSet {
+                static RESOURCES: ::std::sync::OnceLock<$crate::ResourceSet> =
+                    ::std::sync::OnceLock::new();
+                RESOURCES.get_or_init(<$plugin as $crate::Plugin>::resources)
+            }
+
+            #[allow(dead_code)]
+            fn __switchboard_prompts() -> &'static $crate::PromptSet {
+                static PROMPTS: ::std::sync::OnceLock<$crate::PromptSet> =
+                    ::std::sync::OnceLock::new();
+                PROMPTS.get_or_init(<$plugin as $crate::Plugin>::prompts)
+            }
+
+            impl $crate::__private::ResourcesGuest for __SwitchboardExport {
+                fn list_resources() -> ::std::vec::Vec<$crate::__private::ResourceInfo> {
+                    $crate::__private::list_resources(__switchboard_resources())
+                }
+
+                fn list_resource_templates() -> ::std::vec::Vec<$crate::__private::ResourceTemplate>
+                {
+                    $crate::__private::list_resource_templates(__switchboard_resources())
+                }
+
+                fn read_resource(
+                    uri: ::std::string::String,
+                ) -> ::std::result::Result<
+                    ::std::vec::Vec<$crate::__private::EmbeddedResource>,
+                    $crate::__private::ToolError,
+                > {
+                    $crate::__private::read_resource(__switchboard_resources(), uri)
+                }
+            }
+
+            impl $crate::__private::PromptsGuest for __SwitchboardExport {
+                fn list_prompts() -> ::std::vec::Vec<$crate::__private::Prompt> {
+                    $crate::__private::list_prompts(__switchboard_prompts())
+                }
+
+                fn get_prompt(
+                    name: ::std::string::String,
+                    arguments: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+                ) -> ::std::result::Result<
+                    $crate::__private::PromptResult,
+                    $crate::__private::ToolError,
+                > {
+                    $crate::__private::get_prompt(__switchboard_prompts(), name, arguments)
+                }
+            }
+
+            impl $crate::__private::CompletionsGuest for __SwitchboardExport {
+                fn complete(
+                    reference: $crate::__private::CompletionRef,
+                    argument: $crate::__private::CompletionArgument,
+                    context: ::std::vec::Vec<$crate::__private::CompletionArgument>,
+                ) -> ::std::result::Result<
+                    $crate::__private::Completion,
+                    $crate::__private::ToolError,
+                > {
+                    $crate::__private::complete(
+                        __switchboard_resources(),
+                        __switchboard_prompts(),
+                        reference,
+                        argument,
+                        context,
+                    )
+                }
             }
 
             impl $crate::__private::Guest for __SwitchboardExport {

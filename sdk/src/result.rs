@@ -76,6 +76,24 @@ pub enum ResourceContents {
     Blob(Vec<u8>),
 }
 
+impl From<String> for ResourceContents {
+    fn from(text: String) -> Self {
+        ResourceContents::Text(text)
+    }
+}
+
+impl From<&str> for ResourceContents {
+    fn from(text: &str) -> Self {
+        ResourceContents::Text(text.to_owned())
+    }
+}
+
+impl From<Vec<u8>> for ResourceContents {
+    fn from(bytes: Vec<u8>) -> Self {
+        ResourceContents::Blob(bytes)
+    }
+}
+
 /// A link to a resource the client may read elsewhere.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceLink {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::schema::Contract;
-use crate::{CallResult, Context, ToolError};
+use crate::{CallResult, Context, PromptSet, ResourceSet, ToolError};
 
 /// Hints about a tool's behaviour (MCP tool annotations). `None` means "not
 /// stated"; clients then assume the spec's defaults (not read-only,
@@ -470,6 +470,18 @@ impl ToolSet {
 pub trait Plugin {
     /// Build the tool set. Called at most once per plugin instance.
     fn tools() -> ToolSet;
+
+    /// The resources and resource templates it serves (none by default).
+    /// Called at most once per plugin instance.
+    fn resources() -> ResourceSet {
+        ResourceSet::new()
+    }
+
+    /// The prompts it serves (none by default). Called at most once per
+    /// plugin instance.
+    fn prompts() -> PromptSet {
+        PromptSet::new()
+    }
 }
 
 #[cfg(test)]

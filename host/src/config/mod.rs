@@ -128,6 +128,12 @@ struct RawGrants {
     dirs: BTreeMap<Spanned<String>, RawDirGrant>,
     #[serde(default)]
     http: Vec<Spanned<String>>,
+    #[serde(default)]
+    sampling: bool,
+    #[serde(default)]
+    elicitation: bool,
+    #[serde(default)]
+    roots: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,6 +249,47 @@ pub struct PluginGrants {
     pub dirs: Vec<DirGrant>,
     /// Outbound HTTP destinations (scheme + host + port).
     pub http: Vec<HttpGrant>,
+    /// Requests to the client of the request it serves (WIT 0.2.0
+    /// imports): sampling its model, eliciting from its user, its roots.
+    pub client: ClientRequestGrants,
+}
+
+/// Which requests a plugin may send to the client it serves; each off
+/// unless granted (`grants.sampling = true`, ...).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientRequestGrants {
+    pub sampling: bool,
+    pub elicitation: bool,
+    pub roots: bool,
+}
+
+/// A kind of request a plugin may send to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientRequestKind {
+    Sampling,
+    Elicitation,
+    Roots,
+}
+
+impl ClientRequestKind {
+    /// As in the grant's key (`grants.sampling`) and the MCP capability.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientRequestKind::Sampling => "sampling",
+            ClientRequestKind::Elicitation => "elicitation",
+            ClientRequestKind::Roots => "roots",
+        }
+    }
+}
+
+impl ClientRequestGrants {
+    pub fn allows(self, kind: ClientRequestKind) -> bool {
+        match kind {
+            ClientRequestKind::Sampling => self.sampling,
+            ClientRequestKind::Elicitation => self.elicitation,
+            ClientRequestKind::Roots => self.roots,
+        }
+    }
 }
 
 impl PluginGrants {
@@ -257,6 +304,7 @@ impl PluginGrants {
             env,
             dirs,
             http,
+            client,
         } = self;
         let list = |items: &[String]| items.join(", ");
         let mut lines = Vec::new();
@@ -277,6 +325,22 @@ impl PluginGrants {
         }
         if !env.is_empty() {
             lines.push(format!("env: {}", list(env)));
+        }
+        let ClientRequestGrants {
+            sampling,
+            elicitation,
+            roots,
+        } = *client;
+        let asks: Vec<&str> = [
+            (sampling, "sampling"),
+            (elicitation, "elicitation"),
+            (roots, "roots"),
+        ]
+        .into_iter()
+        .filter_map(|(granted, kind)| granted.then_some(kind))
+        .collect();
+        if !asks.is_empty() {
+            lines.push(format!("client requests: {}", asks.join(", ")));
         }
         lines
     }
@@ -584,7 +648,14 @@ fn resolve_grants(
     base: &Path,
     at: &impl Fn(std::ops::Range<usize>, &str, String) -> ConfigError,
 ) -> Result<PluginGrants, ConfigError> {
-    let mut grants = PluginGrants::default();
+    let mut grants = PluginGrants {
+        client: ClientRequestGrants {
+            sampling: raw.sampling,
+            elicitation: raw.elicitation,
+            roots: raw.roots,
+        },
+        ..PluginGrants::default()
+    };
     for pattern in raw.tools {
         check_tool_pattern(&pattern, &format!("{key}.tools"), at)?;
         grants.tools.push(pattern.into_inner());
@@ -976,6 +1047,11 @@ mod tests {
                 },
             ],
             http: vec![HttpGrant::parse("https://*.example.com:8443").expect("grant")],
+            client: ClientRequestGrants {
+                sampling: true,
+                elicitation: false,
+                roots: true,
+            },
         };
         assert_eq!(
             all.describe(),
@@ -985,6 +1061,7 @@ mod tests {
                 "dir /data -> /srv/data (read-only)",
                 "dir /out -> /srv/out (read-write)",
                 "env: LANG",
+                "client requests: sampling, roots",
             ]
         );
     }

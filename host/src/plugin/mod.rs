@@ -18,7 +18,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use rmcp::model::{CallToolResult, JsonObject};
+use rmcp::model::{
+    CallToolResult, CompleteRequestParams, CompleteResult, GetPromptResult, JsonObject, Prompt,
+    ReadResourceResult, Resource, ResourceTemplate,
+};
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
@@ -29,11 +32,11 @@ use instances::{InstanceFactory, Spares};
 use sandbox::Sandbox;
 use state::{Interruption, PluginState};
 pub use wit::WitVersion;
-use wit::{PluginPre, Refused};
+use wit::{Offer, PluginInstance, PluginPre, Refused};
 
 use crate::config::{Limits, PluginConfig};
 use crate::dispatch::CallScope;
-use crate::provider::{FailureKind, Provider, ToolFailure, ToolSpec};
+use crate::provider::{FailureKind, Offers, Provider, ToolFailure, ToolSpec};
 use crate::registry::RegistryError;
 
 /// How often the engine's epoch advances: the granularity of timeouts and
@@ -212,19 +215,21 @@ impl Runtime {
                     .unwrap_or(usize::MAX)
                     .min(tokio::sync::Semaphore::MAX_PERMITS),
             ),
-            tools: Vec::new(),
+            offer: Offer::default(),
         };
-        let (tools, problems): (Vec<_>, Vec<_>) = provider
-            .list_tools()
+        let mut offer = provider
+            .ask_offer()
             .await
-            .map_err(|failure| fail(failure.message))?
+            .map_err(|failure| fail(failure.message))?;
+        let (tools, problems): (Vec<_>, Vec<_>) = std::mem::take(&mut offer.tools)
             .into_iter()
             .partition(Result::is_ok);
+        offer.tools = tools;
         // Spares only for a plugin that loaded; the first one can reuse the
         // slot the listing just freed.
         let provider = Arc::new(PluginProvider {
             spares: Spares::start(provider.factory.clone()),
-            tools: tools.into_iter().filter_map(Result::ok).collect(),
+            offer,
             ..provider
         });
         Ok((
@@ -246,8 +251,9 @@ pub struct PluginProvider {
     spares: Spares,
     /// One permit per call allowed to run at once (`max_concurrent`).
     slots: tokio::sync::Semaphore,
-    /// What `list-tools` answered at load, with valid schemas.
-    tools: Vec<ToolSpec>,
+    /// What the plugin answered at load; `offer.tools` holds only the
+    /// tools with valid schemas.
+    offer: Offer,
 }
 
 impl PluginProvider {
@@ -257,33 +263,38 @@ impl PluginProvider {
 
     /// Called once at load; the registry is built from the answer. Each
     /// tool's schemas are parsed here, and a bad one is reported by name.
-    async fn list_tools(&self) -> Result<Vec<Result<ToolSpec, RegistryError>>, ToolFailure> {
+    async fn ask_offer(&self) -> Result<Offer, ToolFailure> {
         let deadline = Instant::now() + self.factory.timeout();
         let mut store = self
             .factory
             .new_store(None, deadline, CancellationToken::new())?;
         let run = async {
             let instance = self.factory.pre.instantiate_async(&mut store).await?;
-            instance.list_tools(&mut store, self.name()).await
+            instance.offer(&mut store, self.name()).await
         };
         match tokio::time::timeout_at(deadline.into(), run).await {
-            Ok(Ok(tools)) => Ok(tools),
-            Ok(Err(error)) => Err(self.crash(&store, "list-tools", error)),
+            Ok(Ok(offer)) => Ok(offer),
+            Ok(Err(error)) => Err(self.crash(&store, "its listing", error)),
             Err(_) => Err(Interruption::Timeout.failure(
                 self.name(),
-                "list-tools",
+                "its listing",
                 self.limits().timeout_ms,
             )),
         }
     }
 
-    /// Runs `tool` in a fresh instance: a ready spare, or one made now.
-    async fn run_call(
+    /// Runs one request (`what`: a tool's, prompt's or resource's name) in
+    /// a fresh instance: a ready spare, or one made now.
+    async fn run<T>(
         &self,
-        tool: &str,
-        arguments: &str,
+        what: &str,
         scope: CallScope,
-    ) -> Result<CallToolResult, ToolFailure> {
+        request: impl AsyncFnOnce(
+            &PluginInstance,
+            &mut Store<PluginState>,
+            u64,
+        ) -> wasmtime::Result<Result<T, Refused>>,
+    ) -> Result<T, ToolFailure> {
         let deadline = scope.deadline;
         let cancel = scope.cancel.clone();
         let (mut store, spare) = match self.spares.take() {
@@ -299,21 +310,39 @@ impl PluginProvider {
                 Some(instance) => instance,
                 None => self.factory.pre.instantiate_async(&mut store).await?,
             };
-            instance
-                .call_tool(&mut store, tool, arguments, max_result_bytes)
-                .await
+            request(&instance, &mut store, max_result_bytes).await
         };
         // The epoch callback stops a busy plugin; this stops one blocked
         // in a host call (a WASI sleep, say).
         let outcome = tokio::time::timeout_at(deadline.into(), run).await;
-        self.log_output(&store, tool);
+        self.log_output(&store, what);
         match outcome {
             Err(_) => {
-                Err(Interruption::Timeout.failure(self.name(), tool, self.limits().timeout_ms))
+                Err(Interruption::Timeout.failure(self.name(), what, self.limits().timeout_ms))
             }
-            Ok(Err(error)) => Err(self.crash(&store, tool, error)),
-            Ok(Ok(Err(refused))) => Err(self.refused(tool, refused)),
+            Ok(Err(error)) => Err(self.crash(&store, what, error)),
+            Ok(Ok(Err(refused))) => Err(self.refused(what, refused)),
             Ok(Ok(Ok(result))) => Ok(result),
+        }
+    }
+
+    /// Waits for one of the plugin's `max_concurrent` slots, within the
+    /// request's deadline.
+    async fn slot(
+        &self,
+        what: &str,
+        deadline: Instant,
+    ) -> Result<tokio::sync::SemaphorePermit<'_>, ToolFailure> {
+        match tokio::time::timeout_at(deadline.into(), self.slots.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ToolFailure::new(
+                FailureKind::Timeout,
+                format!(
+                    "plugin `{}` is busy: {} requests were already running and none finished before `{what}`'s deadline",
+                    self.name(),
+                    self.limits().max_concurrent
+                ),
+            )),
         }
     }
 
@@ -328,6 +357,14 @@ impl PluginProvider {
                     self.name(),
                     size / 1024,
                     self.limits().max_result_kb
+                ),
+            ),
+            Refused::Unsupported(kind) => ToolFailure::new(
+                FailureKind::NotFound,
+                format!(
+                    "plugin `{}` serves no {kind} (it was built against switchboard:plugin@{})",
+                    self.name(),
+                    self.factory.pre.version().as_str()
                 ),
             ),
             Refused::Malformed(problem) => ToolFailure::new(
@@ -395,7 +432,35 @@ impl Provider for PluginProvider {
     }
 
     fn tools(&self) -> Vec<ToolSpec> {
-        self.tools.clone()
+        self.offer
+            .tools
+            .iter()
+            .filter_map(|tool| tool.as_ref().ok().cloned())
+            .collect()
+    }
+
+    fn offers(&self) -> Offers {
+        let templates = !self.offer.templates.is_empty();
+        let prompts = !self.offer.prompts.is_empty();
+        Offers {
+            resources: templates || !self.offer.resources.is_empty(),
+            prompts,
+            // What a completion can be for.
+            completions: templates || prompts,
+            list_changes: false,
+        }
+    }
+
+    fn resources(&self) -> Vec<Resource> {
+        self.offer.resources.clone()
+    }
+
+    fn resource_templates(&self) -> Vec<ResourceTemplate> {
+        self.offer.templates.clone()
+    }
+
+    fn prompts(&self) -> Vec<Prompt> {
+        self.offer.prompts.clone()
     }
 
     fn call<'a>(
@@ -405,22 +470,80 @@ impl Provider for PluginProvider {
         scope: CallScope,
     ) -> BoxFuture<'a, Result<CallToolResult, ToolFailure>> {
         Box::pin(async move {
-            let deadline = scope.deadline;
-            let _slot = match tokio::time::timeout_at(deadline.into(), self.slots.acquire()).await {
-                Ok(Ok(permit)) => permit,
-                _ => {
-                    return Err(ToolFailure::new(
-                        FailureKind::Timeout,
-                        format!(
-                            "plugin `{}` is busy: {} calls were already running and none finished before `{tool}`'s deadline",
-                            self.name(),
-                            self.limits().max_concurrent
-                        ),
-                    ));
-                }
-            };
+            let _slot = self.slot(tool, scope.deadline).await?;
             let arguments = serde_json::Value::Object(arguments).to_string();
-            self.run_call(tool, &arguments, scope).await
+            self.run(tool, scope, async |instance, store, max| {
+                instance.call_tool(store, tool, &arguments, max).await
+            })
+            .await
         })
     }
+
+    fn read_resource<'a>(
+        &'a self,
+        uri: &'a str,
+        scope: CallScope,
+    ) -> BoxFuture<'a, Result<ReadResourceResult, ToolFailure>> {
+        Box::pin(async move {
+            let _slot = self.slot(uri, scope.deadline).await?;
+            self.run(uri, scope, async |instance, store, max| {
+                instance.read_resource(store, uri, max).await
+            })
+            .await
+        })
+    }
+
+    fn get_prompt<'a>(
+        &'a self,
+        name: &'a str,
+        arguments: Option<JsonObject>,
+        scope: CallScope,
+    ) -> BoxFuture<'a, Result<GetPromptResult, ToolFailure>> {
+        Box::pin(async move {
+            let arguments = prompt_arguments(name, arguments)?;
+            let _slot = self.slot(name, scope.deadline).await?;
+            self.run(name, scope, async |instance, store, max| {
+                instance.get_prompt(store, name, &arguments, max).await
+            })
+            .await
+        })
+    }
+
+    fn complete<'a>(
+        &'a self,
+        request: CompleteRequestParams,
+        scope: CallScope,
+    ) -> BoxFuture<'a, Result<CompleteResult, ToolFailure>> {
+        Box::pin(async move {
+            let what = "completion/complete";
+            let _slot = self.slot(what, scope.deadline).await?;
+            self.run(what, scope, async |instance, store, max| {
+                instance.complete(store, &request, max).await
+            })
+            .await
+        })
+    }
+}
+
+/// A prompt's arguments as the WIT passes them: MCP allows only string
+/// values, in a fixed order (by name) so a plugin sees the same list for
+/// the same request.
+fn prompt_arguments(
+    prompt: &str,
+    arguments: Option<JsonObject>,
+) -> Result<Vec<(String, String)>, ToolFailure> {
+    let mut out = Vec::new();
+    for (name, value) in arguments.unwrap_or_default() {
+        match value {
+            serde_json::Value::String(text) => out.push((name, text)),
+            other => {
+                return Err(ToolFailure::new(
+                    FailureKind::InvalidArguments,
+                    format!("prompt `{prompt}`: argument `{name}` must be a string, not {other}"),
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::output::CapturedOutput;
-use crate::config::{DirGrant, DirMode, HttpGrant, PluginGrants};
+use crate::config::{ClientRequestGrants, DirGrant, DirMode, HttpGrant, PluginGrants};
 use std::sync::Arc;
 
 #[derive(Debug, Default, Clone)]
@@ -16,6 +16,7 @@ pub struct Sandbox {
     env: Vec<(String, String)>,
     dirs: Vec<(PathBuf, String, FsPerms)>,
     http: Arc<[HttpGrant]>,
+    client: ClientRequestGrants,
 }
 
 impl Sandbox {
@@ -64,7 +65,13 @@ impl Sandbox {
             env,
             dirs,
             http: grants.http.clone().into(),
+            client: grants.client,
         })
+    }
+
+    /// Which requests to its client the plugin may send.
+    pub fn client_grants(&self) -> ClientRequestGrants {
+        self.client
     }
 
     pub fn http_grants(&self) -> Arc<[HttpGrant]> {

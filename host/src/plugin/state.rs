@@ -13,6 +13,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::http_gate::HttpGate;
 use super::output::CapturedOutput;
 use super::sandbox::Sandbox;
+use crate::config::{ClientRequestGrants, ClientRequestKind};
 use crate::dispatch::{CallScope, Caller, ClientEvent};
 use crate::logging::{self, Level};
 use crate::provider::{FailureKind, ToolFailure};
@@ -30,6 +31,7 @@ pub struct PluginState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     http_gate: HttpGate,
+    client_grants: ClientRequestGrants,
     table: ResourceTable,
     limits: MemoryLimiter,
     pub stdout: CapturedOutput,
@@ -98,6 +100,7 @@ impl PluginState {
         let wasi = sandbox.wasi_ctx(stdout.clone(), stderr.clone())?;
         Ok(Self {
             http_gate: HttpGate::new(plugin.clone(), sandbox.http_grants()),
+            client_grants: sandbox.client_grants(),
             plugin,
             wasi,
             http: WasiHttpCtx::new(),
@@ -196,6 +199,29 @@ impl PluginState {
 
     /// `host.list-tools`: the tools this plugin is granted, each as `each`
     /// makes it; none while the host lists the plugin's own tools.
+    pub fn plugin_name(&self) -> &str {
+        &self.plugin
+    }
+
+    /// Whether this plugin may send a `kind` request to its client; the
+    /// refusal says which grant is missing and is audited like any other.
+    pub fn check_client_grant(&self, kind: ClientRequestKind) -> Result<(), ToolFailure> {
+        if self.client_grants.allows(kind) {
+            return Ok(());
+        }
+        let failure = ToolFailure::new(
+            FailureKind::Denied,
+            format!(
+                "plugin `{}` may not send {} requests to the client: it is not granted them (grants.{} = true)",
+                self.plugin,
+                kind.as_str(),
+                kind.as_str()
+            ),
+        );
+        tracing::warn!(target: "switchboard::audit", caller = %format!("plugin:{}", self.plugin), request = kind.as_str(), callee = "client", outcome = "denied", reason = %failure);
+        Err(failure)
+    }
+
     pub fn granted_tools<T>(&self, each: impl FnMut(&Tool) -> T) -> Vec<T> {
         let Some(scope) = &self.scope else {
             return Vec::new();

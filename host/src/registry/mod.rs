@@ -18,7 +18,7 @@ use rmcp::model::{Prompt, Resource, ResourceTemplate};
 use crate::dispatch::Caller;
 use crate::grants::Grants;
 use crate::provider::{FailureKind, Offers, Provider, ToolFailure};
-pub use namespace::{public_name, resource_uri, split_resource_uri};
+pub use namespace::{public_name, resource_uri, split_resource_uri, template_matches};
 pub use tools::{ToolEntry, parse_schema};
 
 /// A provider as the admin configured it: how its names are made and what
@@ -36,6 +36,21 @@ pub struct ProviderSource {
 impl ProviderSource {
     pub fn name(&self) -> &str {
         self.provider.name()
+    }
+
+    /// Whether clients see its own URIs as they are: with an empty prefix
+    /// the admin asked for the provider's own names, URIs included.
+    pub fn keeps_own_uris(&self) -> bool {
+        self.prefix.is_empty()
+    }
+
+    /// The URI clients see for the provider's own `uri`.
+    pub fn public_uri(&self, uri: &str) -> String {
+        if self.keeps_own_uris() {
+            uri.to_owned()
+        } else {
+            resource_uri(self.scheme, self.name(), uri)
+        }
     }
 }
 
@@ -81,12 +96,11 @@ impl Part {
                 Err(error) => errors.push(error),
             }
         }
-        let name = source.name();
         let resources = provider
             .resources()
             .into_iter()
             .map(|mut resource| {
-                resource.uri = resource_uri(source.scheme, name, &resource.uri);
+                resource.uri = source.public_uri(&resource.uri);
                 resource
             })
             .collect();
@@ -94,7 +108,7 @@ impl Part {
             .resource_templates()
             .into_iter()
             .map(|mut template| {
-                template.uri_template = resource_uri(source.scheme, name, &template.uri_template);
+                template.uri_template = source.public_uri(&template.uri_template);
                 template
             })
             .collect();
@@ -201,6 +215,10 @@ pub struct Registry {
     templates: Vec<ResourceTemplate>,
     prompts: Vec<Arc<PromptEntry>>,
     prompt_index: HashMap<String, usize>,
+    /// URIs (listed ones and templates) of providers that keep their own
+    /// URIs, and the index of the part serving each.
+    own_uris: HashMap<String, usize>,
+    own_templates: Vec<(String, usize)>,
     grants: Arc<Grants>,
     max_depth: usize,
     offers: Offers,
@@ -271,7 +289,9 @@ impl Registry {
         let mut resources = Vec::new();
         let mut templates = Vec::new();
         let mut offers = Offers::default();
-        for part in &parts {
+        let mut own_uris: HashMap<String, usize> = HashMap::new();
+        let mut own_templates: Vec<(String, usize)> = Vec::new();
+        for (index, part) in parts.iter().enumerate() {
             let provider = part.source.name();
             offers = offers.union(part.offers);
             for entry in &part.tools {
@@ -302,8 +322,45 @@ impl Registry {
                 prompt_owners.insert(entry.prompt.name.clone(), owner);
                 prompts.push(entry.clone());
             }
-            resources.extend(part.resources.iter().cloned());
-            templates.extend(part.templates.iter().cloned());
+            if part.source.keeps_own_uris() {
+                let owner = |uri: &str| format!("{provider} ({uri})");
+                for resource in &part.resources {
+                    match own_uris.get(&resource.uri) {
+                        Some(&first) if first != index => {
+                            errors.push(RegistryError::Collision {
+                                what: "resource",
+                                name: resource.uri.clone(),
+                                first: parts[first].source.name().to_owned(),
+                                second: owner(&resource.uri),
+                            });
+                            continue;
+                        }
+                        _ => {
+                            own_uris.insert(resource.uri.clone(), index);
+                        }
+                    }
+                    resources.push(resource.clone());
+                }
+                for template in &part.templates {
+                    let taken = own_templates
+                        .iter()
+                        .find(|(uri, first)| *uri == template.uri_template && *first != index);
+                    if let Some((_, first)) = taken {
+                        errors.push(RegistryError::Collision {
+                            what: "resource template",
+                            name: template.uri_template.clone(),
+                            first: parts[*first].source.name().to_owned(),
+                            second: owner(&template.uri_template),
+                        });
+                        continue;
+                    }
+                    own_templates.push((template.uri_template.clone(), index));
+                    templates.push(template.clone());
+                }
+            } else {
+                resources.extend(part.resources.iter().cloned());
+                templates.extend(part.templates.iter().cloned());
+            }
         }
         tools.sort_by(|a, b| a.name().cmp(b.name()));
         prompts.sort_by(|a, b| a.prompt.name.cmp(&b.prompt.name));
@@ -323,6 +380,8 @@ impl Registry {
             templates,
             prompts,
             prompt_index,
+            own_uris,
+            own_templates,
             grants,
             max_depth,
             offers,
@@ -494,14 +553,35 @@ impl Registry {
         self.part_of_uri(uri).map(|(part, _)| part.source.name())
     }
 
-    /// The part whose namespace `uri` is in, and the provider's own URI.
+    /// The part serving `uri`, and the provider's own URI: the provider
+    /// whose namespace it is in, else one keeping its own URIs that lists
+    /// it, has it as a template, or has a template it expands.
     fn part_of_uri<'a>(&self, uri: &'a str) -> Option<(&Part, &'a str)> {
-        let (scheme, provider, local_uri) = split_resource_uri(uri)?;
-        let part = self
-            .parts
-            .iter()
-            .find(|part| part.source.scheme == scheme && part.source.name() == provider)?;
-        Some((part, local_uri))
+        let namespaced = split_resource_uri(uri).and_then(|(scheme, provider, local_uri)| {
+            let part = self.parts.iter().find(|part| {
+                !part.source.keeps_own_uris()
+                    && part.source.scheme == scheme
+                    && part.source.name() == provider
+            })?;
+            Some((&**part, local_uri))
+        });
+        if namespaced.is_some() {
+            return namespaced;
+        }
+        let index = self.own_uris.get(uri).copied().or_else(|| {
+            let exact = self
+                .own_templates
+                .iter()
+                .find(|(template, _)| template == uri);
+            exact
+                .or_else(|| {
+                    self.own_templates
+                        .iter()
+                        .find(|(template, _)| template_matches(template, uri))
+                })
+                .map(|&(_, index)| index)
+        })?;
+        Some((&*self.parts[index], uri))
     }
 }
 
