@@ -16,7 +16,7 @@ pub mod config;
 pub mod host;
 pub mod upstreams;
 
-pub use artifacts::{Fixture, host_binary, upstream_fixture_binary};
+pub use artifacts::{Fixture, host_binary, upstream_fixture_binary, workspace_root};
 pub use client::{
     Call, Era, Link, McpClient, Session, assert_tool_error, connect, connect_http,
     connect_http_with_token, log_level_meta, text,

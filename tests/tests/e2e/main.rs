@@ -15,6 +15,7 @@ mod metrics;
 mod oauth;
 mod reload;
 mod sandbox;
+mod served;
 mod traces;
 mod upstream;
 
@@ -51,3 +52,12 @@ each_link_and_era!(mcp:
     cancellation_reaches_chained_calls,
     tool_failures_are_results_and_the_host_keeps_serving,
 );
+
+/// Named apart: the `mcp` scenarios already use the per-link modules.
+mod served_items {
+    each_link_and_era!(served:
+        resources_are_listed_and_read,
+        prompts_render_their_arguments,
+        completions_reach_the_plugin,
+    );
+}

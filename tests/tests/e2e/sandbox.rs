@@ -519,15 +519,52 @@ async fn other_clients_are_served_during_an_attack() {
 /// without the `codec_hash` grant fails at that step, naming the grant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipeline_demo_chains_only_granted_tools() {
+    pipeline_demo([
+        Fixture::Text.path(),
+        Fixture::Json.path(),
+        Fixture::Codec.path(),
+        Fixture::Pipeline.path(),
+    ])
+    .await;
+}
+
+/// Plugins built against `switchboard:plugin@0.1.0` keep loading and
+/// working unchanged beside 0.2.0: the example plugins as the 0.1.0 SDK
+/// built them (`tests/fixtures/wit-0.1.0/`, see its README) run the same
+/// chaining demo, and the host reports their version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wit_0_1_0_plugins_still_work() {
+    let old = |name: &str| {
+        switchboard_e2e::workspace_root()
+            .join("tests/fixtures/wit-0.1.0")
+            .join(format!("{name}_tools.wasm"))
+    };
+    let paths = ["text", "json", "codec", "pipeline"].map(old);
+    for path in &paths {
+        let bytes = std::fs::read(path).expect("a 0.1.0 fixture");
+        let needle = b"switchboard:plugin/provider@0.1.0";
+        assert!(
+            bytes.windows(needle.len()).any(|w| w == needle),
+            "{} is not a 0.1.0 component",
+            path.display()
+        );
+    }
+    pipeline_demo(paths).await;
+}
+
+/// The chaining demo over the text, json, codec and pipeline components at
+/// `paths`.
+async fn pipeline_demo(paths: [std::path::PathBuf; 4]) {
     const DEMO_GRANTS: &str = "grants.tools = [\"text_word_count\", \"text_slugify\", \"json_query\", \"json_format\", \"codec_hash\"]";
+    let [text_wasm, json_wasm, codec_wasm, pipeline_wasm] = paths;
     let config = ConfigBuilder::new()
-        .plugin("text", Fixture::Text.path(), "")
-        .plugin("json", Fixture::Json.path(), "")
-        .plugin("codec", Fixture::Codec.path(), "")
-        .plugin("pipeline", Fixture::Pipeline.path(), DEMO_GRANTS)
+        .plugin("text", &text_wasm, "")
+        .plugin("json", &json_wasm, "")
+        .plugin("codec", &codec_wasm, "")
+        .plugin("pipeline", &pipeline_wasm, DEMO_GRANTS)
         .plugin(
             "nohash",
-            Fixture::Pipeline.path(),
+            &pipeline_wasm,
             "grants.tools = [\"text_*\", \"json_*\"]",
         )
         .write();
