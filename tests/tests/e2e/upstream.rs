@@ -370,7 +370,8 @@ async fn fixture_is_served_namespaced_http_modern() {
     fixture_is_served_namespaced(Link::Http, Era::Modern).await;
 }
 
-/// Without any upstream, resources and prompts are not a thing the host
+/// With no provider serving resources or prompts (here only the testkit,
+/// a 0.2.0 plugin offering tools only), they are not a thing the host
 /// serves: method not found.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_upstreams_resources_and_prompts_are_method_not_found() {
