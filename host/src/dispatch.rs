@@ -522,6 +522,21 @@ impl Dispatcher {
         outcome
     }
 
+    /// Records a request a caller made that the host refused before it
+    /// reached anyone (a plugin's ungranted request to its client): one
+    /// audit line, its metrics and its span, like every other refusal.
+    pub fn audit_refused(
+        &self,
+        caller: &Caller,
+        request: &'static str,
+        failure: &ToolFailure,
+        trace: &TraceContext,
+    ) {
+        let mut audit = AuditLine::new(caller, request, "client", false, trace);
+        audit.callee = "client";
+        audit.finish::<()>(&Err(failure.clone()), false);
+    }
+
     /// Runs `work` (the request `audit` records) on `provider` after the
     /// client's rate limits and the chain checks, under the narrower of the caller's deadline and the
     /// provider's timeout, until the caller cancels.

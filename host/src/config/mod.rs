@@ -280,6 +280,15 @@ impl ClientRequestKind {
             ClientRequestKind::Roots => "roots",
         }
     }
+
+    /// The MCP request it is sent as.
+    pub fn method(self) -> &'static str {
+        match self {
+            ClientRequestKind::Sampling => "sampling/createMessage",
+            ClientRequestKind::Elicitation => "elicitation/create",
+            ClientRequestKind::Roots => "roots/list",
+        }
+    }
 }
 
 impl ClientRequestGrants {

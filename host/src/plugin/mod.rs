@@ -215,21 +215,29 @@ impl Runtime {
                     .unwrap_or(usize::MAX)
                     .min(tokio::sync::Semaphore::MAX_PERMITS),
             ),
-            offer: Offer::default(),
+            tools: Vec::new(),
+            resources: Vec::new(),
+            templates: Vec::new(),
+            prompts: Vec::new(),
         };
-        let mut offer = provider
+        let Offer {
+            tools,
+            resources,
+            templates,
+            prompts,
+        } = provider
             .ask_offer()
             .await
             .map_err(|failure| fail(failure.message))?;
-        let (tools, problems): (Vec<_>, Vec<_>) = std::mem::take(&mut offer.tools)
-            .into_iter()
-            .partition(Result::is_ok);
-        offer.tools = tools;
+        let (tools, problems): (Vec<_>, Vec<_>) = tools.into_iter().partition(Result::is_ok);
         // Spares only for a plugin that loaded; the first one can reuse the
         // slot the listing just freed.
         let provider = Arc::new(PluginProvider {
             spares: Spares::start(provider.factory.clone()),
-            offer,
+            tools: tools.into_iter().filter_map(Result::ok).collect(),
+            resources,
+            templates,
+            prompts,
             ..provider
         });
         Ok((
@@ -251,9 +259,12 @@ pub struct PluginProvider {
     spares: Spares,
     /// One permit per call allowed to run at once (`max_concurrent`).
     slots: tokio::sync::Semaphore,
-    /// What the plugin answered at load; `offer.tools` holds only the
-    /// tools with valid schemas.
-    offer: Offer,
+    /// What the plugin answered at load: its tools with valid schemas,
+    /// and what else it serves under its own names and URIs.
+    tools: Vec<ToolSpec>,
+    resources: Vec<Resource>,
+    templates: Vec<ResourceTemplate>,
+    prompts: Vec<Prompt>,
 }
 
 impl PluginProvider {
@@ -284,7 +295,8 @@ impl PluginProvider {
     }
 
     /// Runs one request (`what`: a tool's, prompt's or resource's name) in
-    /// a fresh instance: a ready spare, or one made now.
+    /// a fresh instance (a ready spare, or one made now) once one of the
+    /// plugin's `max_concurrent` slots is free.
     async fn run<T>(
         &self,
         what: &str,
@@ -296,6 +308,7 @@ impl PluginProvider {
         ) -> wasmtime::Result<Result<T, Refused>>,
     ) -> Result<T, ToolFailure> {
         let deadline = scope.deadline;
+        let _slot = self.slot(what, deadline).await?;
         let cancel = scope.cancel.clone();
         let (mut store, spare) = match self.spares.take() {
             Some(spare) => {
@@ -432,18 +445,14 @@ impl Provider for PluginProvider {
     }
 
     fn tools(&self) -> Vec<ToolSpec> {
-        self.offer
-            .tools
-            .iter()
-            .filter_map(|tool| tool.as_ref().ok().cloned())
-            .collect()
+        self.tools.clone()
     }
 
     fn offers(&self) -> Offers {
-        let templates = !self.offer.templates.is_empty();
-        let prompts = !self.offer.prompts.is_empty();
+        let templates = !self.templates.is_empty();
+        let prompts = !self.prompts.is_empty();
         Offers {
-            resources: templates || !self.offer.resources.is_empty(),
+            resources: templates || !self.resources.is_empty(),
             prompts,
             // What a completion can be for.
             completions: templates || prompts,
@@ -452,15 +461,15 @@ impl Provider for PluginProvider {
     }
 
     fn resources(&self) -> Vec<Resource> {
-        self.offer.resources.clone()
+        self.resources.clone()
     }
 
     fn resource_templates(&self) -> Vec<ResourceTemplate> {
-        self.offer.templates.clone()
+        self.templates.clone()
     }
 
     fn prompts(&self) -> Vec<Prompt> {
-        self.offer.prompts.clone()
+        self.prompts.clone()
     }
 
     fn call<'a>(
@@ -470,7 +479,6 @@ impl Provider for PluginProvider {
         scope: CallScope,
     ) -> BoxFuture<'a, Result<CallToolResult, ToolFailure>> {
         Box::pin(async move {
-            let _slot = self.slot(tool, scope.deadline).await?;
             let arguments = serde_json::Value::Object(arguments).to_string();
             self.run(tool, scope, async |instance, store, max| {
                 instance.call_tool(store, tool, &arguments, max).await
@@ -485,7 +493,6 @@ impl Provider for PluginProvider {
         scope: CallScope,
     ) -> BoxFuture<'a, Result<ReadResourceResult, ToolFailure>> {
         Box::pin(async move {
-            let _slot = self.slot(uri, scope.deadline).await?;
             self.run(uri, scope, async |instance, store, max| {
                 instance.read_resource(store, uri, max).await
             })
@@ -501,7 +508,6 @@ impl Provider for PluginProvider {
     ) -> BoxFuture<'a, Result<GetPromptResult, ToolFailure>> {
         Box::pin(async move {
             let arguments = prompt_arguments(name, arguments)?;
-            let _slot = self.slot(name, scope.deadline).await?;
             self.run(name, scope, async |instance, store, max| {
                 instance.get_prompt(store, name, &arguments, max).await
             })
@@ -516,7 +522,6 @@ impl Provider for PluginProvider {
     ) -> BoxFuture<'a, Result<CompleteResult, ToolFailure>> {
         Box::pin(async move {
             let what = "completion/complete";
-            let _slot = self.slot(what, scope.deadline).await?;
             self.run(what, scope, async |instance, store, max| {
                 instance.complete(store, &request, max).await
             })

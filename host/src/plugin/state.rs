@@ -218,7 +218,12 @@ impl PluginState {
                 kind.as_str()
             ),
         );
-        tracing::warn!(target: "switchboard::audit", caller = %format!("plugin:{}", self.plugin), request = kind.as_str(), callee = "client", outcome = "denied", reason = %failure);
+        if let Some(scope) = &self.scope {
+            let caller = Caller::Plugin(self.plugin.to_string());
+            scope
+                .dispatcher
+                .audit_refused(&caller, kind.method(), &failure, &scope.trace);
+        }
         Err(failure)
     }
 

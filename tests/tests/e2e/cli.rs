@@ -417,8 +417,8 @@ async fn tools_json_matches_tools_list() {
         .iter()
         .map(|t| serde_json::to_value(t).expect("serializes"))
         .collect();
-    // The testkit's 12 tools, once as `kit_*` and once unprefixed.
-    assert_eq!(printed.len(), 24);
+    // The testkit's 13 tools, once as `kit_*` and once unprefixed.
+    assert_eq!(printed.len(), 26);
     assert_eq!(printed, listed);
 }
 

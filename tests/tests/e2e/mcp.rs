@@ -13,10 +13,11 @@ use switchboard_e2e::{
 };
 
 /// The testkit's tools, as the plugin names them.
-const TESTKIT_TOOLS: [&str; 12] = [
+const TESTKIT_TOOLS: [&str; 13] = [
     "add",
     "bad_output",
     "call",
+    "client_roots",
     "echo",
     "host_tools",
     "instance_calls",

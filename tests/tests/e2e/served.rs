@@ -8,7 +8,9 @@ use rmcp::model::{
 };
 use rmcp::service::ServiceError;
 use serde_json::{Map, Value, json};
-use switchboard_e2e::{ConfigBuilder, Era, Fixture, Link, McpClient, connect, run_cli, text};
+use switchboard_e2e::{
+    ConfigBuilder, Era, Fixture, Link, McpClient, assert_tool_error, connect, run_cli, text,
+};
 
 /// The conformance fixture twice: as `fx` (namespaced URIs, `fx_` names)
 /// and as `own` with an empty prefix (its own names and URIs).
@@ -234,7 +236,47 @@ fn own_uris_that_collide_are_a_load_error() {
     let output = run_cli(&config, &["check"]);
     output.assert_failure();
     let all = format!("{}{}", output.stdout, output.stderr);
-    for needle in ["test://static-text", "`one`", "two"] {
+    for needle in [
+        "resource name `test://static-text` is produced by both `one`",
+        "resource template name `test://template/{id}/data` is produced by both `one`",
+        "two (test://static-text)",
+    ] {
         assert!(all.contains(needle), "{needle} missing from: {all}");
     }
+}
+
+/// A plugin's request to its client (here `list-roots`) without
+/// `grants.roots` is refused naming the grant, and audited as a denial of
+/// `roots/list` by that plugin; with the grant the host says it does not
+/// carry such requests to clients yet, and the call still ends cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_requests_need_their_grant() {
+    let config = ConfigBuilder::new()
+        .plugin("kit", Fixture::Testkit.path(), "")
+        .plugin("rooted", Fixture::Testkit.path(), "grants.roots = true")
+        .write();
+    let mut session = connect(&config, Link::Http, Era::Legacy).await;
+    let denied = session.client.call("kit_client_roots", json!({})).await;
+    assert_tool_error(
+        denied.ok(),
+        &["denied", "plugin `kit`", "roots", "grants.roots = true"],
+    );
+    session
+        .host
+        .wait_for_stderr_line(
+            |l| {
+                l.contains("switchboard::audit")
+                    && l.contains("caller=plugin:kit")
+                    && l.contains(r#"request="roots/list""#)
+                    && l.contains(r#"outcome="denied""#)
+            },
+            "the audit line of the refused roots/list",
+        )
+        .await;
+    let granted = session.client.call("rooted_client_roots", json!({})).await;
+    assert_tool_error(
+        granted.ok(),
+        &["failed", "cannot send roots requests to clients yet"],
+    );
+    session.client.assert_echo_works_as("kit_echo").await;
 }

@@ -309,4 +309,37 @@ macro_rules! shared_host_functions {
     };
 }
 
-pub(super) use {shared_conversions, shared_host_functions};
+/// The `provider` export every version has (tools), over the version's
+/// `ToolProvider` bindings.
+macro_rules! shared_tool_exports {
+    () => {
+        pub async fn list_tools(
+            instance: &ToolProvider,
+            store: &mut Store<PluginState>,
+            plugin: &str,
+        ) -> wasmtime::Result<Vec<Result<ToolSpec, RegistryError>>> {
+            let tools = instance
+                .switchboard_plugin_provider()
+                .call_list_tools(store)
+                .await?;
+            Ok(tools
+                .into_iter()
+                .map(|tool| tool_spec(plugin, tool))
+                .collect())
+        }
+
+        pub async fn call_tool(
+            instance: &ToolProvider,
+            store: &mut Store<PluginState>,
+            tool: &str,
+            arguments: &str,
+        ) -> wasmtime::Result<Result<wit::CallResult, wit::ToolError>> {
+            instance
+                .switchboard_plugin_provider()
+                .call_call_tool(store, tool, arguments)
+                .await
+        }
+    };
+}
+
+pub(super) use {shared_conversions, shared_host_functions, shared_tool_exports};

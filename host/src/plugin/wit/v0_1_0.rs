@@ -11,7 +11,7 @@ use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::WitResult;
-use super::shared::{shared_conversions, shared_host_functions};
+use super::shared::{shared_conversions, shared_host_functions, shared_tool_exports};
 use crate::logging::Level;
 use crate::plugin::state::PluginState;
 use crate::provider::{FailureKind, ToolFailure, ToolSpec};
@@ -33,32 +33,7 @@ pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
     ToolProvider::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
 }
 
-pub async fn list_tools(
-    instance: &ToolProvider,
-    store: &mut Store<PluginState>,
-    plugin: &str,
-) -> wasmtime::Result<Vec<Result<ToolSpec, RegistryError>>> {
-    let tools = instance
-        .switchboard_plugin_provider()
-        .call_list_tools(store)
-        .await?;
-    Ok(tools
-        .into_iter()
-        .map(|tool| tool_spec(plugin, tool))
-        .collect())
-}
-
-pub async fn call_tool(
-    instance: &ToolProvider,
-    store: &mut Store<PluginState>,
-    tool: &str,
-    arguments: &str,
-) -> wasmtime::Result<Result<wit::CallResult, wit::ToolError>> {
-    instance
-        .switchboard_plugin_provider()
-        .call_call_tool(store, tool, arguments)
-        .await
-}
+shared_tool_exports!();
 
 impl wit::Host for PluginState {}
 

@@ -13,7 +13,7 @@ use rmcp::model::{
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker};
 
-use super::shared::{shared_conversions, shared_host_functions};
+use super::shared::{shared_conversions, shared_host_functions, shared_tool_exports};
 use super::{Offer, WitResult};
 use crate::config::ClientRequestKind;
 use crate::logging::Level;
@@ -37,16 +37,15 @@ pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
     ToolProvider::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
 }
 
+shared_tool_exports!();
+
 /// Everything the plugin offers, asked once at load.
 pub async fn offer(
     instance: &ToolProvider,
     store: &mut Store<PluginState>,
     plugin: &str,
 ) -> wasmtime::Result<Offer> {
-    let tools = instance
-        .switchboard_plugin_provider()
-        .call_list_tools(&mut *store)
-        .await?;
+    let tools = list_tools(instance, &mut *store, plugin).await?;
     let resources = instance.switchboard_plugin_resources();
     let listed = resources.call_list_resources(&mut *store).await?;
     let templates = resources.call_list_resource_templates(&mut *store).await?;
@@ -55,26 +54,11 @@ pub async fn offer(
         .call_list_prompts(&mut *store)
         .await?;
     Ok(Offer {
-        tools: tools
-            .into_iter()
-            .map(|tool| tool_spec(plugin, tool))
-            .collect(),
+        tools,
         resources: listed.into_iter().map(Resource::from).collect(),
         templates: templates.into_iter().map(ResourceTemplate::from).collect(),
         prompts: prompts.into_iter().map(Prompt::from).collect(),
     })
-}
-
-pub async fn call_tool(
-    instance: &ToolProvider,
-    store: &mut Store<PluginState>,
-    tool: &str,
-    arguments: &str,
-) -> wasmtime::Result<Result<wit::CallResult, wit::ToolError>> {
-    instance
-        .switchboard_plugin_provider()
-        .call_call_tool(store, tool, arguments)
-        .await
 }
 
 pub async fn read_resource(
