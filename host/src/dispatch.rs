@@ -19,6 +19,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 pub use crate::changes::ListChanged;
+use crate::client_input::{Answer, ClientLink, InputPending, Question};
 use crate::clients::Client;
 use crate::metrics::{self, Outcome};
 use crate::provider::{FailureKind, Provider, ToolFailure};
@@ -102,6 +103,8 @@ pub struct RequestScope {
     pub deadline: Option<Instant>,
     pub cancel: CancellationToken,
     pub events: EventSink,
+    /// The client of the outermost request, for questions asked of it.
+    pub client: ClientLink,
     /// Plugins on the chain, outermost first.
     pub chain: Arc<[String]>,
     /// The span the request runs under (the caller's).
@@ -116,6 +119,7 @@ impl RequestScope {
             deadline: None,
             cancel,
             events,
+            client: ClientLink::none(),
             chain: Arc::from(Vec::new()),
             trace: TraceContext::root(),
         }
@@ -129,6 +133,7 @@ pub struct CallScope {
     pub deadline: Instant,
     pub cancel: CancellationToken,
     pub events: EventSink,
+    pub client: ClientLink,
     /// Plugins on the chain, outermost first, the callee included.
     pub chain: Arc<[String]>,
     /// For requests the callee makes in turn (a plugin's host imports).
@@ -145,6 +150,7 @@ impl CallScope {
             deadline: Some(self.deadline),
             cancel: self.cancel.clone(),
             events: self.events.clone(),
+            client: self.client.clone(),
             chain: self.chain.clone(),
             trace: self.trace.clone(),
         }
@@ -198,6 +204,9 @@ impl<'a> AuditLine<'a> {
                 let target = match request {
                     "tools/call" => "gen_ai.tool.name",
                     "prompts/get" => "gen_ai.prompt.name",
+                    "sampling/createMessage" | "elicitation/create" | "roots/list" => {
+                        "switchboard.input.key"
+                    }
                     _ if by_uri => "mcp.resource.uri",
                     _ => "switchboard.target",
                 };
@@ -537,6 +546,51 @@ impl Dispatcher {
         audit.finish::<()>(&Err(failure.clone()), false);
     }
 
+    /// Asks the client of the outermost request `questions` for `caller`
+    /// (a plugin whose grants were checked), each leaving an audit line.
+    /// `Err`: the run must stop until the client answers (2026-07-28).
+    pub async fn ask_client(
+        &self,
+        caller: &Caller,
+        questions: Vec<Question>,
+        scope: &CallScope,
+    ) -> Result<Vec<Result<Answer, ToolFailure>>, InputPending> {
+        let asked: Vec<(&'static str, String)> = questions
+            .iter()
+            .map(|question| (question.ask.kind().method(), question.key.clone()))
+            .collect();
+        // A key is the plugin's to choose: in the audit line, never a
+        // metric label (as with resource URIs).
+        let audits: Vec<AuditLine<'_>> = asked
+            .iter()
+            .map(|(method, key)| {
+                let mut audit = AuditLine::new(caller, method, key, true, &scope.trace);
+                audit.callee = "client";
+                audit
+            })
+            .collect();
+        let outcome = scope
+            .client
+            .ask(questions, scope.deadline, &scope.cancel)
+            .await;
+        match &outcome {
+            Ok(answers) => {
+                for (audit, answer) in audits.into_iter().zip(answers) {
+                    audit.finish(answer, false);
+                }
+            }
+            Err(InputPending) => {
+                for mut audit in audits {
+                    audit.record(
+                        Outcome::NoResult(FailureKind::InputRequired),
+                        "asked of the client in an input_required result",
+                    );
+                }
+            }
+        }
+        outcome
+    }
+
     /// Runs `work` (the request `audit` records) on `provider` after the
     /// client's rate limits and the chain checks, under the narrower of the caller's deadline and the
     /// provider's timeout, until the caller cancels.
@@ -589,6 +643,7 @@ impl Dispatcher {
             deadline,
             cancel: cancel.clone(),
             events: scope.events,
+            client: scope.client,
             chain: chain.into(),
             dispatcher: self.clone(),
             trace: audit.span.context(),

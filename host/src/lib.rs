@@ -6,6 +6,7 @@
 //! saying who may reach it (`grants` for plugins).
 
 pub mod changes;
+pub mod client_input;
 pub mod clients;
 pub mod config;
 pub mod dispatch;

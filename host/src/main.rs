@@ -185,7 +185,7 @@ async fn serve_loaded(
     // The reloader and `live` hold what runs now; a reload replaces it.
     drop(loaded.upstreams);
     let Some(clients) = clients else {
-        return server::stdio::serve(loaded.dispatcher, config.server.page_size).await;
+        return server::stdio::serve(loaded.dispatcher, &config.server).await;
     };
     let addr = http.unwrap_or(config.server.http);
     if config.clients.is_empty() && config.oauth.is_none() && !addr.ip().is_loopback() {

@@ -47,6 +47,9 @@ pub enum FailureKind {
     Failed,
     /// A client over one of its rate limits.
     RateLimited,
+    /// The request stopped to ask its 2026-07-28 client for input; it ends
+    /// `input_required` and runs again with the answers.
+    InputRequired,
 }
 
 impl FailureKind {
@@ -59,6 +62,7 @@ impl FailureKind {
             FailureKind::Cancelled => "cancelled",
             FailureKind::Failed => "failed",
             FailureKind::RateLimited => "rate-limited",
+            FailureKind::InputRequired => "input-required",
         }
     }
 }

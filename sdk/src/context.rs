@@ -1,11 +1,13 @@
 //! [`Context`]: what a running tool can ask of the host.
 
+use std::cell::Cell;
 use std::fmt;
 use std::rc::Rc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::ask::{Answer, Question};
 use crate::{CallResult, ToolError, ToolInfo};
 
 /// Log levels (MCP / RFC 5424), lowest first.
@@ -41,6 +43,14 @@ pub trait Host {
     fn log(&self, level: Level, message: &str);
     /// Progress of the current call.
     fn progress(&self, done: f64, total: Option<f64>, message: Option<&str>);
+    /// Ask the client of the request `questions` (key, question), answered
+    /// in order. A host that cannot ask refuses each.
+    fn ask(&self, questions: Vec<(String, Question)>) -> Vec<Result<Answer, ToolError>> {
+        questions
+            .iter()
+            .map(|_| Err(ToolError::denied("this host cannot ask the client")))
+            .collect()
+    }
 }
 
 /// Passed to every tool call: the tool's name and the host imports (logging,
@@ -60,6 +70,8 @@ pub trait Host {
 pub struct Context {
     tool: String,
     host: Rc<dyn Host>,
+    /// Questions asked without a key of their own, for the next key.
+    asked: Cell<u32>,
 }
 
 impl fmt::Debug for Context {
@@ -77,7 +89,21 @@ impl Context {
         Self {
             tool: tool.into(),
             host,
+            asked: Cell::new(0),
         }
+    }
+
+    pub(crate) fn host(&self) -> &dyn Host {
+        &*self.host
+    }
+
+    /// `<kind>-<n>` for the n-th question asked without a key: the same in
+    /// every run of the request, which is what lets a 2026-07-28 retry
+    /// find its answers.
+    pub(crate) fn next_key(&self, kind: &str) -> String {
+        let n = self.asked.get() + 1;
+        self.asked.set(n);
+        format!("{kind}-{n}")
     }
 
     /// A context over the real WIT host imports.

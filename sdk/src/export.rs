@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::ask::{Answer, Elicitation, Elicited, Question, Root, Sampled};
 use crate::bindings::switchboard::plugin::host as wit_host;
 use crate::bindings::switchboard::plugin::types as wit;
 use crate::{
@@ -32,6 +33,107 @@ impl Host for WasmHost {
 
     fn progress(&self, done: f64, total: Option<f64>, message: Option<&str>) {
         wit_host::progress(done, total, message);
+    }
+
+    fn ask(&self, questions: Vec<(String, Question)>) -> Vec<Result<Answer, ToolError>> {
+        let questions: Vec<wit::InputQuestion> = questions
+            .into_iter()
+            .map(|(key, question)| wit::InputQuestion {
+                key,
+                request: question.into(),
+            })
+            .collect();
+        wit_host::ask(&questions)
+            .into_iter()
+            .map(|answer| answer.map(Answer::from).map_err(error_from_wit))
+            .collect()
+    }
+}
+
+impl From<Role> for wit::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::User => Self::User,
+            Role::Assistant => Self::Assistant,
+        }
+    }
+}
+
+impl From<Question> for wit::InputRequest {
+    fn from(question: Question) -> Self {
+        match question {
+            Question::Roots => Self::Roots,
+            Question::Sampling(sampling) => Self::Sampling(wit::SamplingRequest {
+                messages: sampling
+                    .messages
+                    .into_iter()
+                    .map(|message| wit::SamplingMessage {
+                        role: message.role.into(),
+                        content: message.content.into_iter().map(Into::into).collect(),
+                    })
+                    .collect(),
+                system_prompt: sampling.system_prompt,
+                max_tokens: sampling.max_tokens,
+                temperature: sampling.temperature,
+                stop_sequences: sampling.stop_sequences,
+                model_preferences: (!sampling.model_hints.is_empty()).then_some(
+                    wit::ModelPreferences {
+                        hints: sampling.model_hints,
+                        cost_priority: None,
+                        speed_priority: None,
+                        intelligence_priority: None,
+                    },
+                ),
+            }),
+            Question::Elicitation(Elicitation::Form { message, schema }) => {
+                Self::Elicitation(wit::ElicitationRequest::Form(wit::FormElicitation {
+                    message,
+                    requested_schema: schema.to_string(),
+                }))
+            }
+            Question::Elicitation(Elicitation::Url { message, url, id }) => {
+                Self::Elicitation(wit::ElicitationRequest::Url(wit::UrlElicitation {
+                    message,
+                    url,
+                    elicitation_id: id,
+                }))
+            }
+        }
+    }
+}
+
+impl From<wit::InputAnswer> for Answer {
+    fn from(answer: wit::InputAnswer) -> Self {
+        match answer {
+            wit::InputAnswer::Sampling(sampled) => Answer::Sampled(Sampled {
+                role: match sampled.role {
+                    wit::Role::User => Role::User,
+                    wit::Role::Assistant => Role::Assistant,
+                },
+                content: sampled.content.into_iter().map(Content::from).collect(),
+                model: sampled.model,
+                stop_reason: sampled.stop_reason,
+            }),
+            wit::InputAnswer::Elicitation(action) => Answer::Elicited(match action {
+                // The host sends valid JSON; none (URL mode) reads as null.
+                wit::ElicitationAction::Accept(content) => Elicited::Accepted(
+                    content
+                        .and_then(|text| serde_json::from_str(&text).ok())
+                        .unwrap_or(Value::Null),
+                ),
+                wit::ElicitationAction::Decline => Elicited::Declined,
+                wit::ElicitationAction::Cancel => Elicited::Cancelled,
+            }),
+            wit::InputAnswer::Roots(roots) => Answer::Roots(
+                roots
+                    .into_iter()
+                    .map(|root| Root {
+                        uri: root.uri,
+                        name: root.name,
+                    })
+                    .collect(),
+            ),
+        }
     }
 }
 
@@ -314,10 +416,7 @@ pub mod __private {
             messages: messages
                 .into_iter()
                 .map(|message| wit::PromptMessage {
-                    role: match message.role {
-                        Role::User => wit::Role::User,
-                        Role::Assistant => wit::Role::Assistant,
-                    },
+                    role: message.role.into(),
                     content: message.content.into(),
                 })
                 .collect(),

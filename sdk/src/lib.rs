@@ -207,6 +207,7 @@
 
 #![warn(missing_docs)]
 
+pub mod ask;
 mod context;
 mod error;
 mod export;
@@ -228,6 +229,7 @@ pub mod bindings {
     });
 }
 
+pub use ask::{Elicited, Root, Sampled, Sampling};
 pub use context::{Context, Host, Level};
 // Re-exported so plugins can match the SDK's versions.
 pub use error::ToolError;

@@ -19,6 +19,7 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
+use crate::ask::{Answer, Question};
 use crate::{CallResult, Context, Host, Level, ToolError, ToolInfo};
 
 type Responder = Box<dyn Fn(&Value) -> Result<CallResult, ToolError>>;
@@ -30,6 +31,8 @@ struct State {
     logs: Vec<(Level, String)>,
     progress: Vec<(f64, Option<f64>, Option<String>)>,
     calls: Vec<(String, Value)>,
+    answers: HashMap<String, Result<Answer, ToolError>>,
+    questions: Vec<(String, Question)>,
 }
 
 /// A fake host for native tests. Clones share state.
@@ -61,6 +64,19 @@ impl MockHost {
     pub fn with_tools(self, tools: Vec<ToolInfo>) -> Self {
         self.state.borrow_mut().tools = tools;
         self
+    }
+
+    /// Answer the question asked under `key` (a key the plugin chose, or
+    /// `<kind>-<n>` for the n-th of [`Context::sample`], [`Context::elicit`]
+    /// or [`Context::roots`]); unanswered questions fail.
+    pub fn on_question(self, key: impl Into<String>, answer: Result<Answer, ToolError>) -> Self {
+        self.state.borrow_mut().answers.insert(key.into(), answer);
+        self
+    }
+
+    /// Questions asked so far, with their keys.
+    pub fn questions(&self) -> Vec<(String, Question)> {
+        self.state.borrow().questions.clone()
     }
 
     /// A [`Context`] for calling `tool` over this host.
@@ -117,5 +133,21 @@ impl Host for MockHost {
             .borrow_mut()
             .progress
             .push((done, total, message.map(str::to_owned)));
+    }
+
+    fn ask(&self, questions: Vec<(String, Question)>) -> Vec<Result<Answer, ToolError>> {
+        let mut state = self.state.borrow_mut();
+        let answers = questions
+            .iter()
+            .map(|(key, _)| {
+                state.answers.get(key).cloned().unwrap_or_else(|| {
+                    Err(ToolError::failed(format!(
+                        "no answer for `{key}` in this MockHost"
+                    )))
+                })
+            })
+            .collect();
+        state.questions.extend(questions);
+        answers
     }
 }

@@ -60,6 +60,10 @@ cache_dir = "$WORK/cache"
 [plugins.conformance]
 component = "$WASM"
 prefix = ""
+# The suite's sampling, elicitation and input-required scenarios.
+grants.sampling = true
+grants.elicitation = true
+grants.roots = true
 EOF
 
 start_host "$BIN" "$WORK/switchboard.toml" 60

@@ -99,6 +99,25 @@ async fn start_client<T>(transport: T, era: Era) -> McpClient
 where
     T: Transport<RoleClient> + 'static,
 {
+    let config = match era {
+        Era::Legacy => ClientConfig::default().with_protocol_version(ProtocolVersion::V_2025_11_25),
+        Era::Modern => ClientConfig::default(),
+    };
+    let (peer, wire) = start_client_with(transport, era, config).await;
+    McpClient { peer, wire }
+}
+
+/// [`start_client`] for any client handler (one that answers the host's
+/// questions, say); its `get_info` must name the era's version for legacy.
+pub async fn start_client_with<T, H>(
+    transport: T,
+    era: Era,
+    handler: H,
+) -> (RunningService<RoleClient, H>, Wire)
+where
+    T: Transport<RoleClient> + 'static,
+    H: rmcp::ClientHandler,
+{
     let wire = Wire::default();
     let transport = Recorded {
         inner: transport,
@@ -106,12 +125,11 @@ where
     };
     let peer = match era {
         // Plain `serve()`: the `initialize` handshake.
-        Era::Legacy => ClientConfig::default()
-            .with_protocol_version(ProtocolVersion::V_2025_11_25)
+        Era::Legacy => handler
             .serve(transport)
             .await
             .expect("legacy client connects"),
-        Era::Modern => ClientConfig::default()
+        Era::Modern => handler
             .serve_with_lifecycle(
                 transport,
                 ClientLifecycleMode::Auto {
@@ -138,7 +156,7 @@ where
         Era::Modern => "server/discover",
     };
     assert_eq!(first["method"], expected_method, "first message: {first}");
-    McpClient { peer, wire }
+    (peer, wire)
 }
 
 /// Which way a recorded message went.

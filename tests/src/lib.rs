@@ -10,6 +10,7 @@
 //! Set `SWITCHBOARD_E2E_BIN=/path/to/switchboard` to test a given binary
 //! instead of building one.
 
+pub mod answering;
 pub mod artifacts;
 pub mod client;
 pub mod config;

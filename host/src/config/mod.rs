@@ -94,6 +94,7 @@ struct RawServer {
     cache_dir: Option<PathBuf>,
     max_chain_depth: Option<Spanned<usize>>,
     metrics: Option<bool>,
+    request_state_keys: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -196,6 +197,9 @@ pub struct ServerSettings {
     pub max_chain_depth: usize,
     /// Whether requests are counted and `/metrics` is served.
     pub metrics: bool,
+    /// Keys that sign 2026-07-28 `requestState` (the first signs, all
+    /// verify); empty: a random key per process.
+    pub request_state_keys: Vec<String>,
 }
 
 /// Per-call limits of a plugin.
@@ -526,6 +530,27 @@ impl Config {
                 .map(|dir| base.join(dir))
                 .unwrap_or_else(default_cache_dir),
             metrics: raw.server.metrics.unwrap_or(true),
+            request_state_keys: match raw.server.request_state_keys {
+                None => Vec::new(),
+                Some(keys) => {
+                    if let Some(short) = keys
+                        .get_ref()
+                        .iter()
+                        .position(|key| key.len() < crate::server::request_state::MIN_KEY_BYTES)
+                    {
+                        return Err(at(
+                            keys.span(),
+                            "server.request_state_keys",
+                            format!(
+                                "key {} is shorter than {} bytes; use a long random string (e.g. `openssl rand -hex 32`)",
+                                short + 1,
+                                crate::server::request_state::MIN_KEY_BYTES
+                            ),
+                        ));
+                    }
+                    keys.into_inner()
+                }
+            },
         };
 
         let defaults = resolve_limits(&raw.defaults, Limits::default(), "defaults", &at)?;

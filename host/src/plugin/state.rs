@@ -13,6 +13,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::http_gate::HttpGate;
 use super::output::CapturedOutput;
 use super::sandbox::Sandbox;
+use crate::client_input::{Answer, Ask, Question, fill_in};
 use crate::config::{ClientRequestGrants, ClientRequestKind};
 use crate::dispatch::{CallScope, Caller, ClientEvent};
 use crate::logging::{self, Level};
@@ -24,6 +25,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 pub enum Interruption {
     Timeout,
     Cancelled,
+    /// A question for a 2026-07-28 client is open: the request ends
+    /// `input_required` and runs again with the answer.
+    InputRequired,
 }
 
 pub struct PluginState {
@@ -164,43 +168,83 @@ impl WasiHttpView for PluginState {
 impl PluginState {
     /// `host.call-tool`: calls `name` for the plugin, through the one call
     /// path, within the call this store serves.
+    /// A callee that stopped to ask the client for input stops this plugin
+    /// too (the trap, `Err`): the whole request runs again once answered.
     pub async fn call_granted_tool(
         &mut self,
         name: &str,
         arguments: &str,
-    ) -> Result<CallToolResult, ToolFailure> {
+    ) -> wasmtime::Result<Result<CallToolResult, ToolFailure>> {
         let Some(scope) = self.scope.clone() else {
-            return Err(ToolFailure::new(
+            return Ok(Err(ToolFailure::new(
                 FailureKind::Denied,
                 "tools cannot be called while the host is listing this plugin's tools",
-            ));
+            )));
         };
         let arguments = match serde_json::from_str::<serde_json::Value>(arguments) {
             Ok(serde_json::Value::Object(object)) => Some(object),
             Ok(_) => {
-                return Err(ToolFailure::new(
+                return Ok(Err(ToolFailure::new(
                     FailureKind::InvalidArguments,
                     "arguments must be a JSON object",
-                ));
+                )));
             }
             Err(e) => {
-                return Err(ToolFailure::new(
+                return Ok(Err(ToolFailure::new(
                     FailureKind::InvalidArguments,
                     format!("arguments are not valid JSON: {e}"),
-                ));
+                )));
             }
         };
         let caller = Caller::Plugin(self.plugin.to_string());
-        scope
+        let outcome = scope
             .dispatcher
             .call(&caller, name, arguments, scope.nested())
-            .await
+            .await;
+        match outcome {
+            Err(failure) if failure.kind == FailureKind::InputRequired => {
+                Err(self.stop_for_input())
+            }
+            outcome => Ok(outcome),
+        }
     }
 
-    /// `host.list-tools`: the tools this plugin is granted, each as `each`
-    /// makes it; none while the host lists the plugin's own tools.
-    pub fn plugin_name(&self) -> &str {
-        &self.plugin
+    /// The trap that ends a run waiting for the client's input.
+    fn stop_for_input(&mut self) -> wasmtime::Error {
+        self.interrupted = Some(Interruption::InputRequired);
+        wasmtime::Error::msg("stopped to ask the client for input")
+    }
+
+    /// `host.ask`: the questions for the client, each answered in order or
+    /// failed on its own (a conversion problem, a missing grant, the
+    /// client). `Err` traps: a 2026-07-28 client is asked in the result.
+    pub async fn ask_client(
+        &mut self,
+        questions: Vec<(String, Result<Ask, ToolFailure>)>,
+    ) -> wasmtime::Result<Vec<Result<Answer, ToolFailure>>> {
+        let Some(scope) = self.scope.clone() else {
+            let failure = ToolFailure::new(
+                FailureKind::Denied,
+                "the client cannot be asked while the host is listing this plugin's offer",
+            );
+            return Ok(questions.iter().map(|_| Err(failure.clone())).collect());
+        };
+        let mut answers: Vec<Option<Result<Answer, ToolFailure>>> = Vec::new();
+        let mut to_ask = Vec::new();
+        for (key, ask) in questions {
+            match ask.and_then(|ask| self.check_client_grant(ask.kind()).map(|()| ask)) {
+                Ok(ask) => {
+                    answers.push(None);
+                    to_ask.push(Question { key, ask });
+                }
+                Err(failure) => answers.push(Some(Err(failure))),
+            }
+        }
+        let caller = Caller::Plugin(self.plugin.to_string());
+        let Ok(asked) = scope.dispatcher.ask_client(&caller, to_ask, &scope).await else {
+            return Err(self.stop_for_input());
+        };
+        Ok(fill_in(answers, asked))
     }
 
     /// Whether this plugin may send a `kind` request to its client; the
@@ -227,6 +271,8 @@ impl PluginState {
         Err(failure)
     }
 
+    /// `host.list-tools`: the tools this plugin is granted, each as `each`
+    /// makes it; none while the host lists the plugin's own tools.
     pub fn granted_tools<T>(&self, each: impl FnMut(&Tool) -> T) -> Vec<T> {
         let Some(scope) = &self.scope else {
             return Vec::new();
@@ -288,6 +334,10 @@ impl Interruption {
             Interruption::Cancelled => ToolFailure::new(
                 FailureKind::Cancelled,
                 format!("plugin `{plugin}`: call to `{tool}` was cancelled"),
+            ),
+            Interruption::InputRequired => ToolFailure::new(
+                FailureKind::InputRequired,
+                format!("plugin `{plugin}` asked the client for input in `{tool}`"),
             ),
         }
     }

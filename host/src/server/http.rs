@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::McpHandler;
 use super::health::Probes;
 use super::host_check::AllowedHosts;
+use super::request_state::RequestStates;
 use crate::clients::LiveClients;
 use crate::config::ServerSettings;
 use crate::dispatch::Dispatcher;
@@ -51,8 +52,16 @@ impl HttpServer {
             config = config.enforce_origin_validation();
         }
         let page_size = settings.page_size;
+        // One key set for every session: a round may come back on any.
+        let request_states = Arc::new(RequestStates::new(&settings.request_state_keys)?);
         let service = StreamableHttpService::new(
-            move || Ok(McpHandler::new(dispatcher.clone(), page_size)),
+            move || {
+                Ok(McpHandler::new(
+                    dispatcher.clone(),
+                    page_size,
+                    request_states.clone(),
+                ))
+            },
             Arc::new(LocalSessionManager::default()),
             config,
         );

@@ -47,8 +47,12 @@ pub fn request_error(failure: ToolFailure, uri: Option<&str>) -> McpError {
         (FailureKind::Denied | FailureKind::RateLimited, _) => {
             McpError::invalid_request(message, None)
         }
-        (FailureKind::Timeout | FailureKind::Cancelled | FailureKind::Failed, _) => {
-            McpError::internal_error(message, None)
-        }
+        (
+            FailureKind::Timeout
+            | FailureKind::Cancelled
+            | FailureKind::Failed
+            | FailureKind::InputRequired,
+            _,
+        ) => McpError::internal_error(message, None),
     }
 }

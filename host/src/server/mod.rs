@@ -7,6 +7,7 @@ pub mod health;
 mod host_check;
 pub mod http;
 mod lists;
+pub mod request_state;
 pub mod stdio;
 
 use std::sync::{Arc, Mutex};
@@ -14,24 +15,27 @@ use std::sync::{Arc, Mutex};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
     CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequestMethod,
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsRequestMethod,
-    ListPromptsResult, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
-    ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ProgressToken, PromptsCapability, ReadResourceRequestMethod,
-    ReadResourceRequestParams, ReadResourceResponse, ResourcesCapability, ServerCapabilities,
-    ServerConfig, SubscriptionFilter, Tool, ToolsCapability,
+    GetPromptRequestParams, GetPromptResponse, Implementation, InputRequiredResult, InputResponses,
+    ListPromptsRequestMethod, ListPromptsResult, ListResourceTemplatesRequestMethod,
+    ListResourceTemplatesResult, ListResourcesRequestMethod, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ProgressToken, PromptsCapability,
+    ReadResourceRequestMethod, ReadResourceRequestParams, ReadResourceResponse,
+    ResourcesCapability, ServerCapabilities, ServerConfig, SubscriptionFilter, Tool,
+    ToolsCapability,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use tokio::sync::mpsc;
 
+use crate::client_input::{ClientLink, merge_answers};
 use crate::clients::Client;
 use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink, ListChanged, RequestScope};
 use crate::logging::Level;
-use crate::provider::{FailureKind, Offers};
+use crate::provider::{FailureKind, Offers, ToolFailure};
 use crate::registry::Registry;
 use crate::trace::TraceContext;
 use era::{Era, ForEra};
+use request_state::RequestStates;
 
 /// One handler per legacy session (or per modern request); all shared
 /// state lives behind the `Arc<Dispatcher>`.
@@ -41,15 +45,94 @@ pub struct McpHandler {
     page_size: usize,
     /// `logging/setLevel` of a legacy session; modern requests carry theirs.
     session_log_level: Arc<Mutex<Option<Level>>>,
+    /// Signs and checks the `requestState` of 2026-07-28 input rounds.
+    request_states: Arc<RequestStates>,
+}
+
+/// How a request reaches its client for input, and for a 2026-07-28
+/// request the bytes its `requestState` is bound to.
+struct Asking {
+    link: ClientLink,
+    binding: Option<Vec<u8>>,
+}
+
+/// How a request that produced no result ends.
+enum Concluded {
+    /// It stopped for the client's input (2026-07-28).
+    InputRequired(InputRequiredResult),
+    /// A JSON-RPC error of its own (a client capability it needed, -32021).
+    Error(McpError),
+    /// The failure, as each request reports failures.
+    Failed(ToolFailure),
 }
 
 impl McpHandler {
-    pub fn new(dispatcher: Arc<Dispatcher>, page_size: usize) -> Self {
+    pub fn new(
+        dispatcher: Arc<Dispatcher>,
+        page_size: usize,
+        request_states: Arc<RequestStates>,
+    ) -> Self {
         Self {
             dispatcher,
             page_size,
             session_log_level: Arc::new(Mutex::new(None)),
+            request_states,
         }
+    }
+
+    /// The client link of a request that may ask for input (`tools/call`,
+    /// `prompts/get`, `resources/read`): its session (2025-11-25), or its
+    /// round, with the answers it sent and those its verified
+    /// `requestState` carries (2026-07-28). A state that fails its check
+    /// is refused with -32602.
+    fn asking(
+        &self,
+        context: &RequestContext<RoleServer>,
+        caller: &Caller,
+        request: (&str, &str, Option<&rmcp::model::JsonObject>),
+        state: Option<String>,
+        responses: Option<InputResponses>,
+    ) -> Result<Asking, McpError> {
+        let capabilities = context.client_capabilities().unwrap_or_default();
+        if Era::of(context) == Era::Legacy {
+            return Ok(Asking {
+                link: ClientLink::session(context.peer.clone(), capabilities),
+                binding: None,
+            });
+        }
+        let (method, target, arguments) = request;
+        let binding = request_state::binding(&caller.to_string(), method, target, arguments);
+        let carried = match state {
+            None => InputResponses::new(),
+            Some(state) => self
+                .request_states
+                .open(&binding, &state)
+                .map_err(|e| McpError::invalid_params(e.to_string(), None))?,
+        };
+        Ok(Asking {
+            link: ClientLink::round(capabilities, merge_answers(carried, responses)),
+            binding: Some(binding),
+        })
+    }
+
+    /// How `failure` ends a request that ran with `asking`.
+    fn conclude(&self, asking: &Asking, failure: ToolFailure) -> Concluded {
+        let Some(binding) = &asking.binding else {
+            return Concluded::Failed(failure);
+        };
+        if failure.kind == FailureKind::InputRequired
+            && let Some((open, answered)) = asking.link.next_round()
+        {
+            let state = self.request_states.seal(binding, answered);
+            return Concluded::InputRequired(InputRequiredResult::new(Some(open), Some(state)));
+        }
+        // The request failed having needed what the client did not declare.
+        if let Some(missing) = asking.link.missing_capabilities() {
+            let mut error = McpError::missing_required_client_capability(missing);
+            error.message = format!("{}: {}", error.message, failure.message).into();
+            return Concluded::Error(error);
+        }
+        Concluded::Failed(failure)
     }
 
     /// Who sent this request. Over HTTP, the client the auth layer
@@ -149,29 +232,41 @@ impl ServerHandler for McpHandler {
 
     async fn call_tool(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let era = Era::of(&context);
         let caller = self.caller(&context)?;
+        let asking = self.asking(
+            &context,
+            &caller,
+            ("tools/call", &request.name, request.arguments.as_ref()),
+            request.request_state.take(),
+            request.input_responses.take(),
+        )?;
         let outcome = self
-            .with_events(&context, |scope| {
+            .with_events(&context, asking.link.clone(), |scope| {
                 self.dispatcher
                     .call(&caller, &request.name, request.arguments, scope)
             })
             .await;
-        match outcome {
-            Ok(result) => Ok(result.for_era(era).into()),
-            Err(failure) if failure.kind == FailureKind::NotFound => {
+        let failure = match outcome {
+            Ok(result) => return Ok(result.for_era(era).into()),
+            Err(failure) => failure,
+        };
+        match self.conclude(&asking, failure) {
+            Concluded::InputRequired(result) => Ok(result.into()),
+            Concluded::Error(error) => Err(error),
+            Concluded::Failed(failure) if failure.kind == FailureKind::NotFound => {
                 Err(McpError::invalid_params(failure.message, None))
             }
             // Anything that went wrong running the tool is a result the
             // model can read.
-            Err(failure) => Ok(
-                CallToolResult::error(vec![ContentBlock::text(failure.message)])
-                    .for_era(era)
-                    .into(),
-            ),
+            Concluded::Failed(failure) => Ok(CallToolResult::error(vec![ContentBlock::text(
+                failure.message,
+            )])
+            .for_era(era)
+            .into()),
         }
     }
 
@@ -195,19 +290,29 @@ impl ServerHandler for McpHandler {
 
     async fn get_prompt(
         &self,
-        request: GetPromptRequestParams,
+        mut request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         self.offering::<GetPromptRequestMethod>(|o| o.prompts)?;
         let era = Era::of(&context);
         let caller = self.caller(&context)?;
-        self.with_events(&context, |scope| {
-            self.dispatcher
-                .get_prompt(&caller, &request.name, request.arguments, scope)
-        })
-        .await
-        .map(|result| result.for_era(era).into())
-        .map_err(|failure| lists::request_error(failure, None))
+        let asking = self.asking(
+            &context,
+            &caller,
+            ("prompts/get", &request.name, request.arguments.as_ref()),
+            request.request_state.take(),
+            request.input_responses.take(),
+        )?;
+        let outcome = self
+            .with_events(&context, asking.link.clone(), |scope| {
+                self.dispatcher
+                    .get_prompt(&caller, &request.name, request.arguments, scope)
+            })
+            .await;
+        match outcome {
+            Ok(result) => Ok(result.for_era(era).into()),
+            Err(failure) => self.concluded(&asking, failure, None),
+        }
     }
 
     async fn list_resources(
@@ -244,18 +349,28 @@ impl ServerHandler for McpHandler {
 
     async fn read_resource(
         &self,
-        request: ReadResourceRequestParams,
+        mut request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         self.offering::<ReadResourceRequestMethod>(|o| o.resources)?;
         let era = Era::of(&context);
         let caller = self.caller(&context)?;
-        self.with_events(&context, |scope| {
-            self.dispatcher.read_resource(&caller, &request.uri, scope)
-        })
-        .await
-        .map(|result| result.for_era(era).into())
-        .map_err(|failure| lists::request_error(failure, Some(&request.uri)))
+        let asking = self.asking(
+            &context,
+            &caller,
+            ("resources/read", &request.uri, None),
+            request.request_state.take(),
+            request.input_responses.take(),
+        )?;
+        let outcome = self
+            .with_events(&context, asking.link.clone(), |scope| {
+                self.dispatcher.read_resource(&caller, &request.uri, scope)
+            })
+            .await;
+        match outcome {
+            Ok(result) => Ok(result.for_era(era).into()),
+            Err(failure) => self.concluded(&asking, failure, Some(&request.uri)),
+        }
     }
 
     async fn complete(
@@ -266,7 +381,8 @@ impl ServerHandler for McpHandler {
         self.offering::<CompleteRequestMethod>(|o| o.completions)?;
         let era = Era::of(&context);
         let caller = self.caller(&context)?;
-        self.with_events(&context, |scope| {
+        // Completions may not ask the client (neither era lets them).
+        self.with_events(&context, ClientLink::none(), |scope| {
             self.dispatcher.complete(&caller, request, scope)
         })
         .await
@@ -375,11 +491,27 @@ impl McpHandler {
         }
     }
 
+    /// A failed resource or prompt request as its client gets it.
+    fn concluded<T: From<InputRequiredResult>>(
+        &self,
+        asking: &Asking,
+        failure: ToolFailure,
+        uri: Option<&str>,
+    ) -> Result<T, McpError> {
+        match self.conclude(asking, failure) {
+            Concluded::InputRequired(result) => Ok(result.into()),
+            Concluded::Error(error) => Err(error),
+            Concluded::Failed(failure) => Err(lists::request_error(failure, uri)),
+        }
+    }
+
     /// Runs one request through dispatch with the client's cancellation,
-    /// delivering its progress and logs to the client while it runs.
+    /// delivering its progress and logs to the client while it runs, and
+    /// its questions through `client`.
     async fn with_events<'a, T, F>(
         &'a self,
         context: &RequestContext<RoleServer>,
+        client: ClientLink,
         request: impl FnOnce(RequestScope) -> F,
     ) -> T
     where
@@ -389,6 +521,7 @@ impl McpHandler {
         let min_level = self.min_log_level(context);
         let (events, receiver) = EventSink::channel();
         let mut scope = RequestScope::root(context.ct.clone(), events);
+        scope.client = client;
         let headers = context
             .extensions
             .get::<axum::http::request::Parts>()

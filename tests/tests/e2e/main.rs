@@ -6,6 +6,7 @@
 // protocol eras the host serves.
 #![allow(deprecated)]
 
+mod asking;
 mod auth;
 mod cli;
 mod http;
@@ -52,6 +53,11 @@ each_link_and_era!(mcp:
     cancellation_reaches_chained_calls,
     tool_failures_are_results_and_the_host_keeps_serving,
 );
+
+/// Named apart: the `mcp` scenarios already use the per-link modules.
+mod asking_the_client {
+    each_link_and_era!(asking: plugins_ask_the_client);
+}
 
 /// Named apart: the `mcp` scenarios already use the per-link modules.
 mod served_items {

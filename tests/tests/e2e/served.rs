@@ -274,9 +274,10 @@ async fn client_requests_need_their_grant() {
         )
         .await;
     let granted = session.client.call("rooted_client_roots", json!({})).await;
+    // Granted, but this client declared no `roots` capability.
     assert_tool_error(
         granted.ok(),
-        &["failed", "cannot send roots requests to clients yet"],
+        &["failed", "did not declare the `roots` capability"],
     );
     session.client.assert_echo_works_as("kit_echo").await;
 }

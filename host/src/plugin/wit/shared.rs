@@ -248,7 +248,11 @@ macro_rules! shared_conversions {
                     }
                     FailureKind::Timeout => wit::ToolError::Timeout(message),
                     FailureKind::Cancelled => wit::ToolError::Cancelled(message),
-                    FailureKind::Failed => wit::ToolError::Failed(message),
+                    // A request stopped for input never answers a plugin: the
+                    // plugin is stopped too. Were one to see it, it failed.
+                    FailureKind::Failed | FailureKind::InputRequired => {
+                        wit::ToolError::Failed(message)
+                    }
                 }
             }
         }
@@ -282,7 +286,7 @@ macro_rules! shared_host_functions {
             name: String,
             arguments: String,
         ) -> wasmtime::Result<Result<wit::CallResult, wit::ToolError>> {
-            let outcome = self.call_granted_tool(&name, &arguments).await;
+            let outcome = self.call_granted_tool(&name, &arguments).await?;
             Ok(outcome
                 .map(|result| wit::CallResult::from(&result))
                 .map_err(wit::ToolError::from))

@@ -7,15 +7,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rmcp::model::{
     CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock,
-    GetPromptResult, Prompt, PromptArgument, PromptMessage, ReadResourceResult, Reference,
-    Resource, ResourceContents, ResourceTemplate, Role, Tool, ToolAnnotations,
+    ElicitationAction, GetPromptResult, Prompt, PromptArgument, PromptMessage, ReadResourceResult,
+    Reference, Resource, ResourceContents, ResourceTemplate, Role, Tool, ToolAnnotations,
 };
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::shared::{shared_conversions, shared_host_functions, shared_tool_exports};
 use super::{Offer, WitResult};
-use crate::config::ClientRequestKind;
+use crate::client_input::{Answer, Ask};
 use crate::logging::Level;
 use crate::plugin::state::PluginState;
 use crate::provider::{FailureKind, ToolFailure, ToolSpec};
@@ -127,47 +127,210 @@ pub async fn complete(
 
 impl wit::Host for PluginState {}
 
-impl PluginState {
-    /// Why a request to the client cannot be sent: the missing grant, or,
-    /// when granted, that this host does not carry plugin requests to
-    /// clients yet (the import is part of 0.2.0 so plugins can be built
-    /// against it; the host side is the next step of this version).
-    fn client_request(&self, kind: ClientRequestKind) -> ToolFailure {
-        match self.check_client_grant(kind) {
-            Err(denied) => denied,
-            Ok(()) => ToolFailure::new(
-                FailureKind::Failed,
-                format!(
-                    "the host cannot send {} requests to clients yet: plugin `{}` is granted them, but no client will be asked",
-                    kind.as_str(),
-                    self.plugin_name()
+impl host::Host for PluginState {
+    shared_host_functions!();
+
+    async fn ask(
+        &mut self,
+        questions: Vec<wit::InputQuestion>,
+    ) -> wasmtime::Result<Vec<Result<wit::InputAnswer, wit::ToolError>>> {
+        let questions = questions
+            .into_iter()
+            .map(|question| (question.key, Ask::try_from(question.request)))
+            .collect();
+        let answers = self.ask_client(questions).await?;
+        Ok(answers
+            .into_iter()
+            .map(|answer| {
+                answer
+                    .map(wit::InputAnswer::from)
+                    .map_err(wit::ToolError::from)
+            })
+            .collect())
+    }
+}
+
+/// A plugin's question in MCP's terms. Built through JSON: the MCP request
+/// types are non-exhaustive, and their serde form is the spec's.
+impl TryFrom<wit::InputRequest> for Ask {
+    type Error = ToolFailure;
+
+    fn try_from(request: wit::InputRequest) -> Result<Self, ToolFailure> {
+        let invalid = |what: &str, e: serde_json::Error| {
+            ToolFailure::new(FailureKind::InvalidArguments, format!("{what}: {e}"))
+        };
+        match request {
+            wit::InputRequest::Roots => Ok(Ask::Roots),
+            wit::InputRequest::Sampling(request) => {
+                let json = sampling_json(request)?;
+                serde_json::from_value(json)
+                    .map(Ask::Sampling)
+                    .map_err(|e| invalid("not a valid sampling request", e))
+            }
+            wit::InputRequest::Elicitation(wit::ElicitationRequest::Form(form)) => {
+                let schema: serde_json::Value = serde_json::from_str(&form.requested_schema)
+                    .map_err(|e| invalid("the requested schema is not JSON", e))?;
+                let json = serde_json::json!({
+                    "mode": "form",
+                    "message": form.message,
+                    "requestedSchema": schema,
+                });
+                serde_json::from_value(json)
+                    .map(Ask::Elicitation)
+                    .map_err(|e| {
+                        invalid(
+                            "not a valid elicitation form (a flat object of primitive fields)",
+                            e,
+                        )
+                    })
+            }
+            wit::InputRequest::Elicitation(wit::ElicitationRequest::Url(url)) => {
+                let json = serde_json::json!({
+                    "mode": "url",
+                    "message": url.message,
+                    "url": url.url,
+                    "elicitationId": url.elicitation_id,
+                });
+                serde_json::from_value(json)
+                    .map(Ask::Elicitation)
+                    .map_err(|e| invalid("not a valid URL elicitation", e))
+            }
+        }
+    }
+}
+
+/// `sampling/createMessage` parameters as the spec writes them.
+fn sampling_json(request: wit::SamplingRequest) -> Result<serde_json::Value, ToolFailure> {
+    let mut messages = Vec::new();
+    for message in request.messages {
+        let mut blocks = Vec::new();
+        for block in message.content {
+            blocks.push(match block {
+                wit::ContentBlock::Text(text) => serde_json::json!({"type": "text", "text": text}),
+                wit::ContentBlock::Image(image) => serde_json::json!({
+                    "type": "image", "data": BASE64.encode(&image.data), "mimeType": image.mime_type,
+                }),
+                wit::ContentBlock::Audio(audio) => serde_json::json!({
+                    "type": "audio", "data": BASE64.encode(&audio.data), "mimeType": audio.mime_type,
+                }),
+                _ => {
+                    return Err(ToolFailure::new(
+                        FailureKind::InvalidArguments,
+                        "a sampling message carries only text, image or audio",
+                    ));
+                }
+            });
+        }
+        // One block is written as an object: what clients before SEP-1577 read.
+        let content = match <[serde_json::Value; 1]>::try_from(blocks) {
+            Ok([block]) => block,
+            Err(blocks) => serde_json::Value::Array(blocks),
+        };
+        let role = match message.role {
+            wit::Role::User => "user",
+            wit::Role::Assistant => "assistant",
+        };
+        messages.push(serde_json::json!({"role": role, "content": content}));
+    }
+    let mut fields = serde_json::Map::new();
+    fields.insert("messages".into(), messages.into());
+    fields.insert("maxTokens".into(), request.max_tokens.into());
+    if let Some(system) = request.system_prompt {
+        fields.insert("systemPrompt".into(), system.into());
+    }
+    if let Some(temperature) = request.temperature {
+        fields.insert("temperature".into(), temperature.into());
+    }
+    if !request.stop_sequences.is_empty() {
+        fields.insert("stopSequences".into(), request.stop_sequences.into());
+    }
+    if let Some(preferences) = request.model_preferences {
+        let hints: Vec<serde_json::Value> = preferences
+            .hints
+            .into_iter()
+            .map(|name| serde_json::json!({"name": name}))
+            .collect();
+        let mut object = serde_json::Map::new();
+        object.insert("hints".into(), hints.into());
+        for (key, value) in [
+            ("costPriority", preferences.cost_priority),
+            ("speedPriority", preferences.speed_priority),
+            ("intelligencePriority", preferences.intelligence_priority),
+        ] {
+            if let Some(value) = value {
+                object.insert(key.into(), value.into());
+            }
+        }
+        fields.insert("modelPreferences".into(), object.into());
+    }
+    Ok(fields.into())
+}
+
+/// The client's answer as the plugin reads it.
+#[allow(deprecated)]
+impl From<Answer> for wit::InputAnswer {
+    fn from(answer: Answer) -> Self {
+        match answer {
+            Answer::Sampling(result) => {
+                let content = result
+                    .message
+                    .content
+                    .clone()
+                    .into_vec()
+                    .iter()
+                    .filter_map(|block| serde_json::to_value(block).ok())
+                    .filter_map(|block| wit_sampled_block(&block))
+                    .collect();
+                wit::InputAnswer::Sampling(wit::SamplingResult {
+                    role: match result.message.role {
+                        Role::Assistant => wit::Role::Assistant,
+                        _ => wit::Role::User,
+                    },
+                    content,
+                    model: result.model,
+                    stop_reason: result.stop_reason,
+                })
+            }
+            Answer::Elicitation(result) => wit::InputAnswer::Elicitation(match result.action {
+                ElicitationAction::Accept => wit::ElicitationAction::Accept(
+                    result.content.map(|content| content.to_string()),
                 ),
+                ElicitationAction::Decline => wit::ElicitationAction::Decline,
+                _ => wit::ElicitationAction::Cancel,
+            }),
+            Answer::Roots(result) => wit::InputAnswer::Roots(
+                result
+                    .roots
+                    .into_iter()
+                    .map(|root| wit::Root {
+                        uri: root.uri,
+                        name: root.name,
+                    })
+                    .collect(),
             ),
         }
     }
 }
 
-impl host::Host for PluginState {
-    shared_host_functions!();
-
-    async fn create_message(
-        &mut self,
-        _request: wit::SamplingRequest,
-    ) -> wasmtime::Result<Result<wit::SamplingResult, wit::ToolError>> {
-        Ok(Err(self.client_request(ClientRequestKind::Sampling).into()))
-    }
-
-    async fn elicit(
-        &mut self,
-        _request: wit::ElicitationRequest,
-    ) -> wasmtime::Result<Result<wit::ElicitationAction, wit::ToolError>> {
-        Ok(Err(self
-            .client_request(ClientRequestKind::Elicitation)
-            .into()))
-    }
-
-    async fn list_roots(&mut self) -> wasmtime::Result<Result<Vec<wit::Root>, wit::ToolError>> {
-        Ok(Err(self.client_request(ClientRequestKind::Roots).into()))
+/// A sampled content block a plugin can read (text, image, audio); tool
+/// use blocks are for clients that sample with tools, which plugins cannot
+/// offer.
+fn wit_sampled_block(block: &serde_json::Value) -> Option<wit::ContentBlock> {
+    let text = |field: &str| block.get(field).and_then(serde_json::Value::as_str);
+    match text("type")? {
+        "text" => Some(wit::ContentBlock::Text(text("text")?.to_owned())),
+        kind @ ("image" | "audio") => {
+            let binary = wit::BinaryContent {
+                data: BASE64.decode(text("data")?).ok()?,
+                mime_type: text("mimeType")?.to_owned(),
+            };
+            Some(if kind == "image" {
+                wit::ContentBlock::Image(binary)
+            } else {
+                wit::ContentBlock::Audio(binary)
+            })
+        }
+        _ => None,
     }
 }
 
