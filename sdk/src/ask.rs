@@ -447,3 +447,91 @@ impl Context {
         ask.send().take(ticket)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing::MockHost;
+
+    #[derive(Deserialize, JsonSchema, Debug, PartialEq)]
+    struct Profile {
+        /// Your name
+        name: String,
+        age: Option<u32>,
+    }
+
+    #[test]
+    fn an_option_field_is_a_plain_optional_form_field() {
+        let schema = elicitation_schema_for::<Profile>();
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["properties"]["name"]["type"], "string");
+        assert_eq!(schema["properties"]["name"]["description"], "Your name");
+        assert_eq!(schema["properties"]["age"]["type"], "integer");
+        assert!(
+            schema["properties"]["age"].get("anyOf").is_none(),
+            "{schema}"
+        );
+        assert_eq!(schema["required"], json!(["name"]));
+        assert!(schema.get("$schema").is_none());
+    }
+
+    #[test]
+    fn single_questions_get_stable_keys_and_typed_answers() {
+        let host = MockHost::new()
+            .on_question(
+                "elicitation-1",
+                Ok(Answer::Elicited(Elicited::Accepted(json!({"name": "Ada"})))),
+            )
+            .on_question(
+                "roots-2",
+                Ok(Answer::Roots(vec![Root {
+                    uri: "file:///a".into(),
+                    name: None,
+                }])),
+            );
+        let cx = host.context("t");
+        let profile = cx.elicit::<Profile>("Who are you?").expect("answered");
+        assert_eq!(
+            profile,
+            Elicited::Accepted(Profile {
+                name: "Ada".into(),
+                age: None
+            })
+        );
+        assert_eq!(cx.roots().expect("answered")[0].uri, "file:///a");
+        let unanswered = cx
+            .sample(Sampling::new("hi"))
+            .expect_err("no answer for sampling-3");
+        assert!(
+            unanswered.to_string().contains("sampling-3"),
+            "{unanswered}"
+        );
+        let keys: Vec<String> = host.questions().into_iter().map(|(key, _)| key).collect();
+        assert_eq!(keys, ["elicitation-1", "roots-2", "sampling-3"]);
+    }
+
+    #[test]
+    fn a_batch_answers_each_ticket_once_and_a_form_that_does_not_fit_fails() {
+        let host = MockHost::new()
+            .on_question(
+                "who",
+                Ok(Answer::Elicited(Elicited::Accepted(json!({"name": 7})))),
+            )
+            .on_question("no", Ok(Answer::Elicited(Elicited::Declined)));
+        let cx = host.context("t");
+        let mut ask = cx.ask();
+        let who = ask.elicit::<Profile>("who", "Who?");
+        let no = ask.elicit::<Profile>("no", "Again?");
+        let mut answers = ask.send();
+        let error = answers.take(who).expect_err("7 is not a name");
+        assert!(
+            error.to_string().contains("does not fit the form"),
+            "{error}"
+        );
+        assert_eq!(answers.take(no).expect("declined"), Elicited::Declined);
+        assert_eq!(host.questions().len(), 2);
+    }
+}
