@@ -18,7 +18,7 @@ use rmcp::model::{
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-pub use crate::changes::ListChanged;
+pub use crate::changes::{Announcement, ListChanged};
 use crate::client_input::{Answer, ClientLink, InputPending, Question};
 use crate::clients::Client;
 use crate::metrics::{self, Outcome};
@@ -289,7 +289,7 @@ pub struct Dispatcher {
     /// Swapped whole when a provider's lists change; a request keeps the
     /// snapshot it started with.
     registry: RwLock<Arc<Registry>>,
-    changes: broadcast::Sender<ListChanged>,
+    changes: broadcast::Sender<Announcement>,
     /// Set when the host can reload its config: then any list may change,
     /// whatever the providers offer.
     reloadable: std::sync::atomic::AtomicBool,
@@ -337,10 +337,16 @@ impl Dispatcher {
     /// Tells subscribed clients that a list changed.
     pub fn announce(&self, change: ListChanged) {
         // No receiver means no client is listening: nothing to do.
-        let _ = self.changes.send(change);
+        let _ = self.changes.send(Announcement::List(change));
     }
 
-    pub fn subscribe_changes(&self) -> broadcast::Receiver<ListChanged> {
+    /// Tells clients subscribed to `uri` (as clients see it) that its
+    /// contents changed.
+    pub fn resource_updated(&self, uri: &str) {
+        let _ = self.changes.send(Announcement::ResourceUpdated(uri.into()));
+    }
+
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<Announcement> {
         self.changes.subscribe()
     }
 

@@ -846,6 +846,7 @@ async fn completion_references_reach_the_provider_as_its_own() {
             prompts: true,
             completions: true,
             list_changes: false,
+            resource_updates: false,
         })
         .arc();
     let dispatcher = dispatcher(&[&a], Grants::default());

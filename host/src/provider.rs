@@ -86,6 +86,9 @@ pub struct Offers {
     pub completions: bool,
     /// Its tools, resources or prompts may change after load.
     pub list_changes: bool,
+    /// It tells when one of its resources' contents changes, so clients
+    /// may subscribe to them.
+    pub resource_updates: bool,
 }
 
 impl Offers {
@@ -95,6 +98,7 @@ impl Offers {
             prompts: self.prompts || other.prompts,
             completions: self.completions || other.completions,
             list_changes: self.list_changes || other.list_changes,
+            resource_updates: self.resource_updates || other.resource_updates,
         }
     }
 }

@@ -3,11 +3,12 @@
 //! they offer, build the registry; then keep the registry current as
 //! upstreams change.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::changes::PendingChanges;
+use crate::changes::{ListChanged, PendingChanges};
 use crate::config::{Config, Limits, UpstreamConfig};
 use crate::dispatch::Dispatcher;
 use crate::grants::Grants;
@@ -97,6 +98,8 @@ pub async fn load_into(
     let mut errors = Vec::new();
     let mut sources = Vec::new();
     let mut plugins = Vec::new();
+    // Whether a plugin may announce changes (WIT 0.2.0 and later).
+    let mut announcing = false;
     for (plugin, compile) in config.plugins.iter().zip(compiles) {
         let compiled = match compile.await {
             Ok(result) => result,
@@ -115,8 +118,12 @@ pub async fn load_into(
                 continue;
             }
         };
-        match runtime.instantiate(plugin, &component).await {
+        match runtime
+            .instantiate(plugin, &component, changes.clone())
+            .await
+        {
             Ok((provider, problems)) => {
+                announcing |= crate::provider::Provider::offers(&*provider).list_changes;
                 errors.extend(problems.iter().map(|problem| describe(problem, config)));
                 plugins.push(PluginReport {
                     name: plugin.name.clone(),
@@ -203,8 +210,8 @@ pub async fn load_into(
         None => Dispatcher::new(registry),
     };
     // Reused upstreams still report to the task of the load that started
-    // them.
-    if started_any {
+    // them; plugins are new in every load.
+    if started_any || announcing {
         tokio::spawn(keep_registry_current(Arc::downgrade(&dispatcher), changes));
     }
     Ok(Loaded {
@@ -276,36 +283,52 @@ async fn keep_registry_current(
     changes: Arc<PendingChanges>,
 ) {
     loop {
-        let changed = changes.next().await;
+        let pending = changes.next().await;
         let Some(dispatcher) = dispatcher.upgrade() else {
             return;
         };
-        let mut providers: Vec<&str> = changed.iter().map(|(name, _)| name.as_str()).collect();
-        providers.dedup();
-        let (registry, problems) = dispatcher.registry().rebuilt(&providers);
-        for problem in &problems {
-            match problem.provider() {
-                Some(provider) => {
-                    tracing::error!("left out of the registry: `{provider}`: {problem}")
-                }
-                None => tracing::error!("left out of the registry: {problem}"),
+        if !pending.lists.is_empty() {
+            rebuild_and_announce(&dispatcher, &pending.lists);
+        }
+        // After a rebuild, so an update names the resource as clients see
+        // it now.
+        let registry = dispatcher.registry();
+        for (provider, uri) in &pending.updated {
+            if let Some(public) = registry.public_resource_uri(provider, uri) {
+                dispatcher.resource_updated(&public);
             }
         }
-        tracing::info!(
-            tools = registry.all_tools().len(),
-            providers = ?providers,
-            "registry updated"
-        );
-        dispatcher.replace_registry(registry);
-        for (provider, kind) in &changed {
-            crate::metrics::list_changed(provider, *kind);
+    }
+}
+
+/// Rebuilds the parts of the registry of the providers in `changed` and
+/// tells clients each kind of change once.
+fn rebuild_and_announce(dispatcher: &Dispatcher, changed: &BTreeSet<(String, ListChanged)>) {
+    let mut providers: Vec<&str> = changed.iter().map(|(name, _)| name.as_str()).collect();
+    providers.dedup();
+    let (registry, problems) = dispatcher.registry().rebuilt(&providers);
+    for problem in &problems {
+        match problem.provider() {
+            Some(provider) => {
+                tracing::error!("left out of the registry: `{provider}`: {problem}")
+            }
+            None => tracing::error!("left out of the registry: {problem}"),
         }
-        let mut kinds: Vec<_> = changed.iter().map(|(_, kind)| *kind).collect();
-        kinds.sort();
-        kinds.dedup();
-        for kind in kinds {
-            dispatcher.announce(kind);
-        }
+    }
+    tracing::info!(
+        tools = registry.all_tools().len(),
+        providers = ?providers,
+        "registry updated"
+    );
+    dispatcher.replace_registry(registry);
+    for (provider, kind) in changed {
+        crate::metrics::list_changed(provider, *kind);
+    }
+    let mut kinds: Vec<_> = changed.iter().map(|(_, kind)| *kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        dispatcher.announce(kind);
     }
 }
 

@@ -51,6 +51,23 @@ pub trait Host {
             .map(|_| Err(ToolError::denied("this host cannot ask the client")))
             .collect()
     }
+    /// Tell the host that something the plugin serves changed. A host that
+    /// cannot pass it on ignores it.
+    fn announce(&self, _change: Change) {}
+}
+
+/// Something a plugin serves that changed since clients listed or read it;
+/// see [`Context::announce`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The plugin's tools (the host lists them again).
+    Tools,
+    /// Its resources or resource templates.
+    Resources,
+    /// Its prompts.
+    Prompts,
+    /// The contents of one of its resources, by the URI it lists.
+    ResourceUpdated(String),
 }
 
 /// Passed to every tool call: the tool's name and the host imports (logging,
@@ -180,5 +197,25 @@ impl Context {
     /// The tools this plugin may call, by the names clients see.
     pub fn list_tools(&self) -> Vec<ToolInfo> {
         self.host.list_tools()
+    }
+
+    /// Tell the host that something this plugin serves changed, so clients
+    /// hear of it: for a list, the host asks the plugin for it again (in a
+    /// fresh instance) and tells clients if it differs; for
+    /// [`Change::ResourceUpdated`], clients subscribed to that resource are
+    /// told to read it again. Every call runs in a fresh instance, so what
+    /// the lists or contents come from must live outside it (a granted
+    /// folder, another service).
+    ///
+    /// ```no_run
+    /// # use switchboard_sdk::{Change, Context};
+    /// # fn saved(cx: &Context) {
+    /// // A tool just rewrote the note behind `notes://today`.
+    /// cx.announce(Change::ResourceUpdated("notes://today".into()));
+    /// cx.announce(Change::Resources);
+    /// # }
+    /// ```
+    pub fn announce(&self, change: Change) {
+        self.host.announce(change);
     }
 }

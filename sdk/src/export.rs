@@ -6,7 +6,7 @@ use crate::ask::{Answer, Elicitation, Elicited, Question, Root, Sampled};
 use crate::bindings::switchboard::plugin::host as wit_host;
 use crate::bindings::switchboard::plugin::types as wit;
 use crate::{
-    Annotations, CallResult, Content, Context, EmbeddedResource, Host, Level, PromptSet,
+    Annotations, CallResult, Change, Content, Context, EmbeddedResource, Host, Level, PromptSet,
     ResourceContents, ResourceLink, ResourceSet, Role, ToolError, ToolInfo, ToolSet,
 };
 
@@ -47,6 +47,16 @@ impl Host for WasmHost {
             .into_iter()
             .map(|answer| answer.map(Answer::from).map_err(error_from_wit))
             .collect()
+    }
+
+    fn announce(&self, change: Change) {
+        let change = match change {
+            Change::Tools => wit::Change::Tools,
+            Change::Resources => wit::Change::Resources,
+            Change::Prompts => wit::Change::Prompts,
+            Change::ResourceUpdated(uri) => wit::Change::ResourceUpdated(uri),
+        };
+        wit_host::announce(&change);
     }
 }
 

@@ -230,7 +230,7 @@ pub mod bindings {
 }
 
 pub use ask::{Elicited, Root, Sampled, Sampling};
-pub use context::{Context, Host, Level};
+pub use context::{Change, Context, Host, Level};
 // Re-exported so plugins can match the SDK's versions.
 pub use error::ToolError;
 #[doc(hidden)]

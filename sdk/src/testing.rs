@@ -20,7 +20,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use crate::ask::{Answer, Question};
-use crate::{CallResult, Context, Host, Level, ToolError, ToolInfo};
+use crate::{CallResult, Change, Context, Host, Level, ToolError, ToolInfo};
 
 type Responder = Box<dyn Fn(&Value) -> Result<CallResult, ToolError>>;
 
@@ -33,6 +33,7 @@ struct State {
     calls: Vec<(String, Value)>,
     answers: HashMap<String, Result<Answer, ToolError>>,
     questions: Vec<(String, Question)>,
+    announced: Vec<Change>,
 }
 
 /// A fake host for native tests. Clones share state.
@@ -98,6 +99,11 @@ impl MockHost {
     pub fn calls(&self) -> Vec<(String, Value)> {
         self.state.borrow().calls.clone()
     }
+
+    /// Changes announced so far, in order.
+    pub fn announced(&self) -> Vec<Change> {
+        self.state.borrow().announced.clone()
+    }
 }
 
 impl Host for MockHost {
@@ -149,5 +155,29 @@ impl Host for MockHost {
             .collect();
         state.questions.extend(questions);
         answers
+    }
+
+    fn announce(&self, change: Change) {
+        self.state.borrow_mut().announced.push(change);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_are_recorded_in_order() {
+        let host = MockHost::new();
+        let cx = host.context("save");
+        cx.announce(Change::ResourceUpdated("notes://a".into()));
+        cx.announce(Change::Resources);
+        assert_eq!(
+            host.announced(),
+            [
+                Change::ResourceUpdated("notes://a".into()),
+                Change::Resources
+            ]
+        );
     }
 }

@@ -64,7 +64,10 @@ prefix = ""
 grants.sampling = true
 grants.elicitation = true
 grants.roots = true
+# Where its list-changed and subscription tools keep what they changed.
+grants.dirs = { "/state" = { path = "$WORK/state", mode = "rw" } }
 EOF
+mkdir -p "$WORK/state"
 
 start_host "$BIN" "$WORK/switchboard.toml" 60
 

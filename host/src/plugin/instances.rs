@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use wasmtime::{Engine, Store, UpdateDeadline};
 
+use super::listing::Announcer;
 use super::sandbox::Sandbox;
 use super::state::{Interruption, PluginState};
 use super::wit::{PluginInstance, PluginPre};
@@ -29,6 +30,8 @@ pub struct InstanceFactory {
     pub pre: PluginPre,
     pub limits: Limits,
     pub sandbox: Sandbox,
+    /// Where what its instances announce goes.
+    pub announcer: Announcer,
 }
 
 impl InstanceFactory {
@@ -52,6 +55,7 @@ impl InstanceFactory {
         let state = PluginState::new(
             self.name.as_str().into(),
             &self.sandbox,
+            self.announcer.clone(),
             memory_bytes,
             scope,
             deadline,

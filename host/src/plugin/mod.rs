@@ -7,14 +7,15 @@ mod component_file;
 mod http_gate;
 pub mod inspect;
 mod instances;
+mod listing;
 mod output;
 mod sandbox;
 mod state;
 mod wit;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -22,18 +23,20 @@ use rmcp::model::{
     CallToolResult, CompleteRequestParams, CompleteResult, GetPromptResult, JsonObject, Prompt,
     ReadResourceResult, Resource, ResourceTemplate,
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 pub use cache::CacheOutcome;
 use cache::CompileCache;
 use instances::{InstanceFactory, Spares};
+use listing::{Announcer, Listed};
 use sandbox::Sandbox;
 use state::{Interruption, PluginState};
 pub use wit::WitVersion;
 use wit::{Offer, PluginInstance, PluginPre, Refused};
 
+use crate::changes::PendingChanges;
 use crate::config::{Limits, PluginConfig};
 use crate::dispatch::CallScope;
 use crate::provider::{FailureKind, Offers, Provider, ToolFailure, ToolSpec};
@@ -179,11 +182,13 @@ impl Runtime {
         Ok((Compiled { component, version }, outcome))
     }
 
-    /// Links a compiled component and asks it for its tools.
+    /// Links a compiled component and asks it for its tools. What it
+    /// later announces changed reaches `changes`.
     pub async fn instantiate(
         &self,
         plugin: &PluginConfig,
         compiled: &Compiled,
+        changes: Arc<PendingChanges>,
     ) -> Result<(Arc<PluginProvider>, Vec<RegistryError>), PluginLoadError> {
         let fail = |reason: String| PluginLoadError {
             plugin: plugin.name.clone(),
@@ -206,7 +211,9 @@ impl Runtime {
             pre,
             limits: plugin.limits,
             sandbox,
+            announcer: Announcer::new(&plugin.name, changes),
         });
+        let stop_relisting = CancellationToken::new();
         let provider = PluginProvider {
             factory,
             spares: Spares::none(),
@@ -215,35 +222,27 @@ impl Runtime {
                     .unwrap_or(usize::MAX)
                     .min(tokio::sync::Semaphore::MAX_PERMITS),
             ),
-            tools: Vec::new(),
-            resources: Vec::new(),
-            templates: Vec::new(),
-            prompts: Vec::new(),
+            listed: RwLock::default(),
+            _relisting: stop_relisting.clone().drop_guard(),
         };
-        let Offer {
-            tools,
-            resources,
-            templates,
-            prompts,
-        } = provider
+        let (listed, problems) = provider
             .ask_offer()
             .await
             .map_err(|failure| fail(failure.message))?;
-        let (tools, problems): (Vec<_>, Vec<_>) = tools.into_iter().partition(Result::is_ok);
         // Spares only for a plugin that loaded; the first one can reuse the
         // slot the listing just freed.
         let provider = Arc::new(PluginProvider {
             spares: Spares::start(provider.factory.clone()),
-            tools: tools.into_iter().filter_map(Result::ok).collect(),
-            resources,
-            templates,
-            prompts,
+            listed: RwLock::new(listed),
             ..provider
         });
-        Ok((
-            provider,
-            problems.into_iter().filter_map(Result::err).collect(),
-        ))
+        if provider.factory.pre.version() != WitVersion::V0_1_0 {
+            tokio::spawn(keep_listing_current(
+                Arc::downgrade(&provider),
+                stop_relisting,
+            ));
+        }
+        Ok((provider, problems))
     }
 }
 
@@ -259,12 +258,47 @@ pub struct PluginProvider {
     spares: Spares,
     /// One permit per call allowed to run at once (`max_concurrent`).
     slots: tokio::sync::Semaphore,
-    /// What the plugin answered at load: its tools with valid schemas,
-    /// and what else it serves under its own names and URIs.
-    tools: Vec<ToolSpec>,
-    resources: Vec<Resource>,
-    templates: Vec<ResourceTemplate>,
-    prompts: Vec<Prompt>,
+    /// What the plugin answered when last listed.
+    listed: RwLock<Listed>,
+    /// Stops the re-listing task when the plugin is unloaded.
+    _relisting: DropGuard,
+}
+
+/// Lists the plugin again each time it announces a list change (repeats
+/// while a listing runs collapse into one more), and tells the host which
+/// lists really changed. A listing that fails keeps the last one.
+async fn keep_listing_current(provider: Weak<PluginProvider>, stop: CancellationToken) {
+    loop {
+        let announcer = match provider.upgrade() {
+            Some(provider) => provider.factory.announcer.clone(),
+            None => return,
+        };
+        tokio::select! {
+            () = announcer.next_list_change() => {}
+            () = stop.cancelled() => return,
+        }
+        let Some(provider) = provider.upgrade() else {
+            return;
+        };
+        match provider.ask_offer().await {
+            Ok((fresh, problems)) => {
+                for problem in problems {
+                    tracing::warn!(plugin = %provider.name(), "left out of its new listing: {problem}");
+                }
+                let changed = {
+                    let mut listed = provider.listed.write().unwrap_or_else(|e| e.into_inner());
+                    let changed = listed.changes_to(&fresh);
+                    *listed = fresh;
+                    changed
+                };
+                announcer.changed(&changed);
+            }
+            Err(failure) => tracing::warn!(
+                plugin = %provider.name(),
+                "could not list the plugin again after it announced a change: {failure}"
+            ),
+        }
+    }
 }
 
 impl PluginProvider {
@@ -272,9 +306,14 @@ impl PluginProvider {
         &self.factory.limits
     }
 
-    /// Called once at load; the registry is built from the answer. Each
-    /// tool's schemas are parsed here, and a bad one is reported by name.
-    async fn ask_offer(&self) -> Result<Offer, ToolFailure> {
+    fn listed(&self) -> std::sync::RwLockReadGuard<'_, Listed> {
+        self.listed.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks the plugin what it serves (at load, and after it announced a
+    /// change); the registry is built from the answer. Each tool's schemas
+    /// are parsed here, and a bad one is reported by name and left out.
+    async fn ask_offer(&self) -> Result<(Listed, Vec<RegistryError>), ToolFailure> {
         let deadline = Instant::now() + self.factory.timeout();
         let mut store = self
             .factory
@@ -284,7 +323,7 @@ impl PluginProvider {
             instance.offer(&mut store, self.name()).await
         };
         match tokio::time::timeout_at(deadline.into(), run).await {
-            Ok(Ok(offer)) => Ok(offer),
+            Ok(Ok(offer)) => Ok(listed_from(offer)),
             Ok(Err(error)) => Err(self.crash(&store, "its listing", error)),
             Err(_) => Err(Interruption::Timeout.failure(
                 self.name(),
@@ -445,31 +484,36 @@ impl Provider for PluginProvider {
     }
 
     fn tools(&self) -> Vec<ToolSpec> {
-        self.tools.clone()
+        self.listed().tools.clone()
     }
 
     fn offers(&self) -> Offers {
-        let templates = !self.templates.is_empty();
-        let prompts = !self.prompts.is_empty();
+        let listed = self.listed();
+        let templates = !listed.templates.is_empty();
+        let prompts = !listed.prompts.is_empty();
+        let resources = templates || !listed.resources.is_empty();
+        // Only 0.1.0 has no `host.announce`.
+        let announces = self.factory.pre.version() != WitVersion::V0_1_0;
         Offers {
-            resources: templates || !self.resources.is_empty(),
+            resources,
             prompts,
             // What a completion can be for.
             completions: templates || prompts,
-            list_changes: false,
+            list_changes: announces,
+            resource_updates: announces && resources,
         }
     }
 
     fn resources(&self) -> Vec<Resource> {
-        self.resources.clone()
+        self.listed().resources.clone()
     }
 
     fn resource_templates(&self) -> Vec<ResourceTemplate> {
-        self.templates.clone()
+        self.listed().templates.clone()
     }
 
     fn prompts(&self) -> Vec<Prompt> {
-        self.prompts.clone()
+        self.listed().prompts.clone()
     }
 
     fn call<'a>(
@@ -528,6 +572,32 @@ impl Provider for PluginProvider {
             .await
         })
     }
+}
+
+/// A listing as the registry takes it: tools whose schemas failed to parse
+/// are left out and returned as problems.
+fn listed_from(offer: Offer) -> (Listed, Vec<RegistryError>) {
+    let Offer {
+        tools,
+        resources,
+        templates,
+        prompts,
+    } = offer;
+    let mut valid = Vec::new();
+    let mut problems = Vec::new();
+    for tool in tools {
+        match tool {
+            Ok(tool) => valid.push(tool),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    let listed = Listed {
+        tools: valid,
+        resources,
+        templates,
+        prompts,
+    };
+    (listed, problems)
 }
 
 /// A prompt's arguments as the WIT passes them: MCP allows only string

@@ -11,14 +11,20 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::http_gate::HttpGate;
+use super::listing::Announcer;
 use super::output::CapturedOutput;
 use super::sandbox::Sandbox;
+use crate::changes::ListChanged;
 use crate::client_input::{Answer, Ask, Question, fill_in};
 use crate::config::{ClientRequestGrants, ClientRequestKind};
 use crate::dispatch::{CallScope, Caller, ClientEvent};
 use crate::logging::{self, Level};
 use crate::provider::{FailureKind, ToolFailure};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// The longest resource URI a plugin may announce an update of: it is held
+/// until clients are told, so a plugin must not make the host keep more.
+const MAX_ANNOUNCED_URI_BYTES: usize = 2048;
 
 /// Why the host stopped a running plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +42,7 @@ pub struct PluginState {
     http: WasiHttpCtx,
     http_gate: HttpGate,
     client_grants: ClientRequestGrants,
+    announcer: Announcer,
     table: ResourceTable,
     limits: MemoryLimiter,
     pub stdout: CapturedOutput,
@@ -94,6 +101,7 @@ impl PluginState {
     pub fn new(
         plugin: Arc<str>,
         sandbox: &Sandbox,
+        announcer: Announcer,
         memory_bytes: usize,
         scope: Option<CallScope>,
         deadline: Instant,
@@ -105,6 +113,7 @@ impl PluginState {
         Ok(Self {
             http_gate: HttpGate::new(plugin.clone(), sandbox.http_grants()),
             client_grants: sandbox.client_grants(),
+            announcer,
             plugin,
             wasi,
             http: WasiHttpCtx::new(),
@@ -166,6 +175,32 @@ impl WasiHttpView for PluginState {
 /// What the `host` import does, whatever the WIT version: each version's
 /// module converts its types and calls these.
 impl PluginState {
+    /// `host.announce` of a list change. Ignored while the host lists the
+    /// plugin (no call is served then): a listing that announced would
+    /// list again for ever.
+    pub fn announce_list_change(&self, kind: ListChanged) {
+        if self.scope.is_some() {
+            self.announcer.list_changed(kind);
+        }
+    }
+
+    /// `host.announce` of a resource's new contents (`uri`, the plugin's
+    /// own URI).
+    pub fn announce_resource_update(&self, uri: &str) {
+        if self.scope.is_none() {
+            return;
+        }
+        if uri.len() > MAX_ANNOUNCED_URI_BYTES {
+            tracing::warn!(
+                plugin = %self.plugin,
+                "announced an update of a resource URI of {} bytes, over {MAX_ANNOUNCED_URI_BYTES}; ignored",
+                uri.len()
+            );
+            return;
+        }
+        self.announcer.resource_updated(uri);
+    }
+
     /// `host.call-tool`: calls `name` for the plugin, through the one call
     /// path, within the call this store serves.
     /// A callee that stopped to ask the client for input stops this plugin

@@ -549,6 +549,15 @@ impl Registry {
         Some(self.prompts[i].provider.name())
     }
 
+    /// The URI clients see for `provider`'s own resource `uri`, if the
+    /// provider is in the registry.
+    pub fn public_resource_uri(&self, provider: &str, uri: &str) -> Option<String> {
+        self.parts
+            .iter()
+            .find(|part| part.source.name() == provider)
+            .map(|part| part.source.public_uri(uri))
+    }
+
     pub fn resource_owner(&self, uri: &str) -> Option<&str> {
         self.part_of_uri(uri).map(|(part, _)| part.source.name())
     }

@@ -621,6 +621,7 @@ fn offers_are_the_union_of_the_providers() {
             prompts: true,
             completions: false,
             list_changes: false,
+            resource_updates: false,
         }
     );
     assert_eq!(Registry::empty().offers(), Offers::default());

@@ -9,6 +9,7 @@ pub mod http;
 mod lists;
 pub mod request_state;
 pub mod stdio;
+mod subscriptions;
 
 use std::sync::{Arc, Mutex};
 
@@ -29,13 +30,14 @@ use tokio::sync::mpsc;
 
 use crate::client_input::{ClientLink, merge_answers};
 use crate::clients::Client;
-use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink, ListChanged, RequestScope};
+use crate::dispatch::{Caller, ClientEvent, Dispatcher, EventSink, RequestScope};
 use crate::logging::Level;
 use crate::provider::{FailureKind, Offers, ToolFailure};
 use crate::registry::Registry;
 use crate::trace::TraceContext;
 use era::{Era, ForEra};
 use request_state::RequestStates;
+use subscriptions::SessionSubscriptions;
 
 /// One handler per legacy session (or per modern request); all shared
 /// state lives behind the `Arc<Dispatcher>`.
@@ -47,6 +49,8 @@ pub struct McpHandler {
     session_log_level: Arc<Mutex<Option<Level>>>,
     /// Signs and checks the `requestState` of 2026-07-28 input rounds.
     request_states: Arc<RequestStates>,
+    /// `resources/subscribe` of a legacy session.
+    subscriptions: SessionSubscriptions,
 }
 
 /// How a request reaches its client for input, and for a 2026-07-28
@@ -77,6 +81,7 @@ impl McpHandler {
             page_size,
             session_log_level: Arc::new(Mutex::new(None)),
             request_states,
+            subscriptions: SessionSubscriptions::default(),
         }
     }
 
@@ -184,6 +189,7 @@ impl ServerHandler for McpHandler {
         if offers.resources {
             let mut resources = ResourcesCapability::default();
             resources.list_changed = list_changed;
+            resources.subscribe = offers.resource_updates.then_some(true);
             capabilities.resources = Some(resources);
         }
         if offers.prompts {
@@ -390,74 +396,76 @@ impl ServerHandler for McpHandler {
         .map_err(|failure| lists::request_error(failure, None))
     }
 
-    /// A legacy session is established: it hears list changes as plain
-    /// notifications until it goes away.
+    /// A legacy session is established: it hears list changes and the
+    /// updates it subscribed to as plain notifications until it goes away.
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        if !self.dispatcher.lists_may_change() {
+        if !self.announces() {
             return;
         }
-        let mut changes = self.dispatcher.subscribe_changes();
-        let peer = context.peer;
-        tokio::spawn(async move {
-            loop {
-                let change = match changes.recv().await {
-                    Ok(change) => change,
-                    // Missed some: the client re-lists anyway.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => ListChanged::Tools,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                };
-                let sent = match change {
-                    ListChanged::Tools => peer.notify_tool_list_changed().await,
-                    ListChanged::Resources => peer.notify_resource_list_changed().await,
-                    ListChanged::Prompts => peer.notify_prompt_list_changed().await,
-                };
-                if sent.is_err() {
-                    // The session is gone.
-                    return;
-                }
-            }
-        });
+        tokio::spawn(subscriptions::forward_to_session(
+            self.dispatcher.clone(),
+            context.peer,
+            self.subscriptions.clone(),
+        ));
     }
 
-    /// 2026-07-28 clients hear list changes on a `subscriptions/listen`
-    /// stream.
+    // `resources/subscribe` is the 2025-11-25 way; rmcp marks it deprecated
+    // in favour of 2026-07-28's `subscriptions/listen`.
+    #[allow(deprecated)]
+    async fn subscribe(
+        &self,
+        request: rmcp::model::SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.offering::<rmcp::model::SubscribeRequestMethod>(|o| o.resource_updates)?;
+        let caller = self.caller(&context)?;
+        self.subscriptions
+            .subscribe(&self.dispatcher, caller, request.uri)
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: rmcp::model::UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.offering::<rmcp::model::UnsubscribeRequestMethod>(|o| o.resource_updates)?;
+        self.subscriptions.unsubscribe(&request.uri);
+        Ok(())
+    }
+
+    /// 2026-07-28 clients hear list changes and resource updates on a
+    /// `subscriptions/listen` stream.
     fn accepted_subscription_filter(
         &self,
-        _requested: &SubscriptionFilter,
+        requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
-        let offers = self.dispatcher.registry().offers();
-        if !self.dispatcher.lists_may_change() {
+        if !self.announces() {
             return None;
         }
-        let mut filter = SubscriptionFilter::builder().tools_list_changed();
-        if offers.resources {
-            filter = filter.resources_list_changed();
+        let offers = self.dispatcher.registry().offers();
+        let mut filter = SubscriptionFilter::builder();
+        if self.dispatcher.lists_may_change() {
+            filter = filter.tools_list_changed();
+            if offers.resources {
+                filter = filter.resources_list_changed();
+            }
+            if offers.prompts {
+                filter = filter.prompts_list_changed();
+            }
         }
-        if offers.prompts {
-            filter = filter.prompts_list_changed();
+        // Each URI is checked against the client when an update comes.
+        if offers.resource_updates
+            && let Some(uris) = &requested.resource_subscriptions
+        {
+            filter = filter.resource_subscriptions(uris.iter().cloned());
         }
         Some(filter.build())
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
-        let mut changes = self.dispatcher.subscribe_changes();
-        loop {
-            let change = tokio::select! {
-                () = context.cancelled() => return Ok(()),
-                change = changes.recv() => match change {
-                    Ok(change) => change,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => ListChanged::Tools,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
-                },
-            };
-            let sink = context.sink();
-            // A category the client did not ask for is filtered by the sink.
-            let _ = match change {
-                ListChanged::Tools => sink.notify_tool_list_changed().await,
-                ListChanged::Resources => sink.notify_resource_list_changed().await,
-                ListChanged::Prompts => sink.notify_prompt_list_changed().await,
-            };
-        }
+        let caller = self.caller(context.request_context())?;
+        subscriptions::forward_to_stream(&self.dispatcher, caller, context).await
     }
 
     // MCP logging is deprecated by SEP-2577 (2026-07-28) yet still part of
@@ -477,6 +485,12 @@ impl ServerHandler for McpHandler {
 }
 
 impl McpHandler {
+    /// Whether clients may hear of changes at all: lists that may change,
+    /// or resources whose updates are told.
+    fn announces(&self) -> bool {
+        self.dispatcher.lists_may_change() || self.dispatcher.registry().offers().resource_updates
+    }
+
     /// The registry, if some provider offers what `offered` picks; else
     /// "method not found" for method `M`.
     fn offering<M: rmcp::model::ConstString + Default>(

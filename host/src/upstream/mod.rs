@@ -218,7 +218,7 @@ impl Upstream {
                 let Some(link) = refresher.any_ready_link() else {
                     continue;
                 };
-                for (_, kind) in announced {
+                for (_, kind) in announced.lists {
                     if let Err(problem) = refresher.refresh_kind(&link.peer, kind).await {
                         tracing::warn!(
                             target: "switchboard::upstream",
@@ -712,6 +712,7 @@ impl Provider for Upstream {
             prompts: declared.is_none_or(|c| c.prompts.is_some()),
             completions: declared.is_some_and(|c| c.completions.is_some()),
             list_changes: true,
+            resource_updates: false,
         }
     }
 

@@ -15,6 +15,7 @@ use wasmtime::component::{HasSelf, Linker};
 
 use super::shared::{shared_conversions, shared_host_functions, shared_tool_exports};
 use super::{Offer, WitResult};
+use crate::changes::ListChanged;
 use crate::client_input::{Answer, Ask};
 use crate::logging::Level;
 use crate::plugin::state::PluginState;
@@ -147,6 +148,16 @@ impl host::Host for PluginState {
                     .map_err(wit::ToolError::from)
             })
             .collect())
+    }
+
+    async fn announce(&mut self, change: wit::Change) -> wasmtime::Result<()> {
+        match change {
+            wit::Change::Tools => self.announce_list_change(ListChanged::Tools),
+            wit::Change::Resources => self.announce_list_change(ListChanged::Resources),
+            wit::Change::Prompts => self.announce_list_change(ListChanged::Prompts),
+            wit::Change::ResourceUpdated(uri) => self.announce_resource_update(&uri),
+        }
+        Ok(())
     }
 }
 
