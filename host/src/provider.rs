@@ -103,6 +103,43 @@ impl Offers {
     }
 }
 
+/// Someone's interest in changes to one resource: while it is held, the
+/// provider makes sure it hears of them (an upstream stays subscribed);
+/// dropping it ends the interest.
+#[must_use = "dropping a Watch ends it at once"]
+pub struct Watch(Option<Box<dyn FnOnce() + Send + Sync>>);
+
+impl Watch {
+    /// A watch that needs nothing done (the provider tells of every change
+    /// anyway).
+    pub fn unneeded() -> Self {
+        Self(None)
+    }
+
+    /// A watch that runs `end` when dropped.
+    pub fn ending_with(end: impl FnOnce() + Send + Sync + 'static) -> Self {
+        Self(Some(Box::new(end)))
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if let Some(end) = self.0.take() {
+            end();
+        }
+    }
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Watch"
+        } else {
+            "Watch(unneeded)"
+        })
+    }
+}
+
 /// A source of tools, and maybe resources and prompts: a plugin or an
 /// upstream server. Names and URIs are the provider's own; the registry
 /// namespaces them.
@@ -149,6 +186,13 @@ pub trait Provider: Send + Sync {
                 format!("`{}` serves no resources (asked for `{uri}`)", self.name()),
             ))
         })
+    }
+
+    /// Makes sure updates of `uri` (its own URI) are heard while the
+    /// returned [`Watch`] lives. Only asked of providers whose
+    /// [`Offers::resource_updates`] is set.
+    fn watch(&self, _uri: &str) -> Watch {
+        Watch::unneeded()
     }
 
     fn prompts(&self) -> Vec<Prompt> {

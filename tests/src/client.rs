@@ -198,6 +198,19 @@ impl Wire {
     pub fn received_since(&self, mark: usize) -> Vec<Value> {
         self.messages(Direction::Received, mark)
     }
+
+    /// The first notification received from `mark` on, and the mark just
+    /// past it (to look for the one after).
+    pub fn notification_since(&self, mark: usize) -> Option<(Value, usize)> {
+        let messages = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let from = mark.min(messages.len());
+        messages[from..]
+            .iter()
+            .position(|(direction, message)| {
+                *direction == Direction::Received && message.get("id").is_none()
+            })
+            .map(|at| (messages[from + at].1.clone(), from + at + 1))
+    }
 }
 
 impl McpClient {

@@ -15,14 +15,24 @@ use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::dispatch::{Announcement, Caller, Dispatcher, ListChanged};
+use crate::provider::Watch;
+use crate::registry::template_matches;
 
-/// The resources one legacy session subscribed to, each with who
-/// subscribed (its visibility is checked again before every update).
+/// One subscribed resource: who subscribed (its visibility is checked
+/// again before every update), and the provider's watch, which keeps an
+/// upstream subscribed while the session is.
+struct Subscribed {
+    caller: Caller,
+    _watch: Watch,
+}
+
+/// The resources one legacy session subscribed to; they end with the
+/// session.
 #[derive(Clone, Default)]
-pub struct SessionSubscriptions(Arc<Mutex<HashMap<String, Caller>>>);
+pub struct SessionSubscriptions(Arc<Mutex<HashMap<String, Subscribed>>>);
 
 impl SessionSubscriptions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Caller>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Subscribed>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -34,8 +44,14 @@ impl SessionSubscriptions {
         caller: Caller,
         uri: String,
     ) -> Result<(), McpError> {
-        check_subscribable(dispatcher, &caller, &uri)?;
-        self.lock().insert(uri, caller);
+        let watch = watch_subscribable(dispatcher, &caller, &uri)?;
+        self.lock().insert(
+            uri,
+            Subscribed {
+                caller,
+                _watch: watch,
+            },
+        );
         Ok(())
     }
 
@@ -46,12 +62,19 @@ impl SessionSubscriptions {
 
     /// Who subscribed to `uri`, if anyone in this session did.
     fn subscriber(&self, uri: &str) -> Option<Caller> {
-        self.lock().get(uri).cloned()
+        self.lock()
+            .get(uri)
+            .map(|subscribed| subscribed.caller.clone())
     }
 }
 
-/// Why `caller` may not subscribe to `uri`, as the client is told.
-fn check_subscribable(dispatcher: &Dispatcher, caller: &Caller, uri: &str) -> Result<(), McpError> {
+/// A watch of `uri` for `caller`, or why `caller` may not subscribe to
+/// it, as the client is told.
+fn watch_subscribable(
+    dispatcher: &Dispatcher,
+    caller: &Caller,
+    uri: &str,
+) -> Result<Watch, McpError> {
     let registry = dispatcher.registry();
     let route = registry
         .resource_for(caller, uri)
@@ -65,7 +88,28 @@ fn check_subscribable(dispatcher: &Dispatcher, caller: &Caller, uri: &str) -> Re
             None,
         ));
     }
-    Ok(())
+    // Reads of any URI in a provider's namespace go to it (it answers for
+    // what it does not serve), but a subscription must be to something
+    // that exists.
+    let provider = route.provider;
+    let exists = provider
+        .resources()
+        .iter()
+        .any(|resource| resource.uri == route.local_uri)
+        || provider
+            .resource_templates()
+            .iter()
+            .any(|template| template_matches(&template.uri_template, route.local_uri));
+    if !exists {
+        return Err(McpError::invalid_params(
+            format!(
+                "unknown resource `{uri}`: `{}` neither lists it nor has a template for it",
+                provider.name()
+            ),
+            None,
+        ));
+    }
+    Ok(provider.watch(route.local_uri))
 }
 
 /// Whether `caller` may still read `uri` (a reload or a list change may
@@ -123,6 +167,15 @@ pub async fn forward_to_stream(
     context: SubscriptionContext,
 ) -> Result<(), McpError> {
     let mut changes = dispatcher.subscribe_changes();
+    // What the stream's URIs need of their providers while it is open; a
+    // URI the client may not read now is never watched.
+    let _watches: Vec<Watch> = context
+        .accepted()
+        .resource_subscriptions
+        .iter()
+        .flatten()
+        .filter_map(|uri| watch_subscribable(dispatcher, &caller, uri).ok())
+        .collect();
     loop {
         let announcement = tokio::select! {
             () = context.cancelled() => return Ok(()),

@@ -1,6 +1,6 @@
 //! One MCP client session with one replica: the transport (a child process
 //! or Streamable HTTP), the era negotiation, and what the upstream tells us
-//! unprompted (progress, logs, list changes).
+//! unprompted (progress, logs, list changes, resource updates).
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use rmcp::model::{
     ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam, ProgressToken,
-    ProtocolVersion,
+    ProtocolVersion, ResourceUpdatedNotificationParam,
 };
-use rmcp::service::{NotificationContext, RunningService};
+use rmcp::service::{ClientInitializeError, NotificationContext, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
@@ -45,10 +45,13 @@ impl ProgressRoutes {
 }
 
 /// The host's side of one upstream session.
+#[derive(Clone)]
 pub struct UpstreamClient {
     upstream: Arc<str>,
     progress: Arc<ProgressRoutes>,
     changes: Arc<PendingChanges>,
+    /// The version a legacy `initialize` asks for.
+    legacy_version: ProtocolVersion,
 }
 
 impl UpstreamClient {
@@ -61,6 +64,7 @@ impl UpstreamClient {
             upstream,
             progress,
             changes,
+            legacy_version: ProtocolVersion::V_2025_11_25,
         }
     }
 }
@@ -71,6 +75,7 @@ impl ClientHandler for UpstreamClient {
             ClientCapabilities::default(),
             Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
         )
+        .with_protocol_version(self.legacy_version.clone())
     }
 
     async fn on_progress(
@@ -124,6 +129,14 @@ impl ClientHandler for UpstreamClient {
     async fn on_prompt_list_changed(&self, _context: NotificationContext<RoleClient>) {
         self.changes.mark(&self.upstream, ListChanged::Prompts);
     }
+
+    async fn on_resource_updated(
+        &self,
+        params: ResourceUpdatedNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.changes.mark_updated(&self.upstream, &params.uri);
+    }
 }
 
 pub type Session = RunningService<RoleClient, UpstreamClient>;
@@ -145,17 +158,77 @@ const MAX_STDERR_LINE: usize = 4096;
 
 /// Starts (or dials) the replica and runs the MCP handshake in whichever
 /// era it speaks. The error says what failed, without secrets.
+///
+/// A server may answer `server/discover` with only older versions (rmcp
+/// servers that speak 2025-11-25 at most do): rmcp gives up there, so the
+/// host starts again with `initialize`.
 pub async fn connect(
     endpoint: &Endpoint,
     client: UpstreamClient,
     http: &reqwest::Client,
     timeout: Duration,
 ) -> Result<Connection, String> {
-    let upstream = client.upstream.clone();
-    let lifecycle = ClientLifecycleMode::Auto {
+    let auto = ClientLifecycleMode::Auto {
         preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-        legacy_version: Some(ProtocolVersion::V_2025_11_25),
+        legacy_version: Some(client.legacy_version.clone()),
     };
+    match connect_with(endpoint, client.clone(), http, timeout, auto).await {
+        Err(Failure::Handshake(failure))
+            if speaks_only_older(&failure)
+                .is_some_and(|versions| versions.contains(&client.legacy_version)) =>
+        {
+            let server_supported = speaks_only_older(&failure).unwrap_or_default();
+            tracing::debug!(target: "switchboard::upstream", upstream = &*client.upstream, "the server speaks {server_supported:?}: connecting again with initialize");
+            connect_with(
+                endpoint,
+                client,
+                http,
+                timeout,
+                ClientLifecycleMode::Initialize,
+            )
+            .await
+            .map_err(|failure| failure.describe(timeout))
+        }
+        outcome => outcome.map_err(|failure| failure.describe(timeout)),
+    }
+}
+
+/// The versions a server named when it answered `server/discover` with
+/// none the host asked for.
+fn speaks_only_older(failure: &ClientInitializeError) -> Option<&[ProtocolVersion]> {
+    match failure {
+        ClientInitializeError::NoCompatibleProtocolVersion {
+            server_supported, ..
+        } => Some(server_supported),
+        _ => None,
+    }
+}
+
+/// Why a connection attempt failed.
+enum Failure {
+    Start(String),
+    Timeout,
+    Handshake(Box<ClientInitializeError>),
+}
+
+impl Failure {
+    fn describe(self, timeout: Duration) -> String {
+        match self {
+            Failure::Start(reason) => reason,
+            Failure::Timeout => format!("no MCP handshake within {} ms", timeout.as_millis()),
+            Failure::Handshake(e) => format!("MCP handshake failed: {e}"),
+        }
+    }
+}
+
+async fn connect_with(
+    endpoint: &Endpoint,
+    client: UpstreamClient,
+    http: &reqwest::Client,
+    timeout: Duration,
+    lifecycle: ClientLifecycleMode,
+) -> Result<Connection, Failure> {
+    let upstream = client.upstream.clone();
     let (handshake, pid) = match endpoint {
         Endpoint::Command {
             program,
@@ -183,7 +256,7 @@ pub async fn connect(
             let (transport, stderr) = TokioChildProcess::builder(command)
                 .stderr(Stdio::piped())
                 .spawn()
-                .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+                .map_err(|e| Failure::Start(format!("cannot start `{program}`: {e}")))?;
             let pid = transport.id();
             if let Some(stderr) = stderr {
                 tokio::spawn(log_stderr(upstream.clone(), pid, stderr));
@@ -198,9 +271,10 @@ pub async fn connect(
             let mut custom = HashMap::new();
             for (name, value) in headers {
                 let name = http::HeaderName::from_bytes(name.as_bytes())
-                    .map_err(|_| format!("header name `{name}` is not valid"))?;
-                let value = http::HeaderValue::from_str(value.expose())
-                    .map_err(|_| format!("the value of header `{name}` is not valid"))?;
+                    .map_err(|_| Failure::Start(format!("header name `{name}` is not valid")))?;
+                let value = http::HeaderValue::from_str(value.expose()).map_err(|_| {
+                    Failure::Start(format!("the value of header `{name}` is not valid"))
+                })?;
                 custom.insert(name, value);
             }
             let config =
@@ -214,11 +288,8 @@ pub async fn connect(
         }
     };
     match handshake {
-        Err(_) => Err(format!(
-            "no MCP handshake within {} ms",
-            timeout.as_millis()
-        )),
-        Ok(Err(e)) => Err(format!("MCP handshake failed: {e}")),
+        Err(_) => Err(Failure::Timeout),
+        Ok(Err(e)) => Err(Failure::Handshake(Box::new(e))),
         Ok(Ok(session)) => Ok(Connection { session, pid }),
     }
 }

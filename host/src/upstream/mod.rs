@@ -7,6 +7,7 @@
 mod breaker;
 mod connection;
 mod replica;
+mod watches;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -29,10 +30,11 @@ use tokio_util::sync::CancellationToken;
 use crate::changes::{ListChanged, PendingChanges};
 use crate::config::UpstreamConfig;
 use crate::dispatch::CallScope;
-use crate::provider::{FailureKind, Offers, Provider, ToolFailure, ToolSpec};
+use crate::provider::{FailureKind, Offers, Provider, ToolFailure, ToolSpec, Watch};
 use crate::trace::{RequestSpan, TraceContext};
 pub use replica::{Health, ReplicaStatus};
 use replica::{InFlight, Link, Replica};
+use watches::Watched;
 
 /// Scheduler turns a finished call gives queued progress notifications.
 const PROGRESS_DRAIN_YIELDS: usize = 4;
@@ -64,6 +66,8 @@ pub struct Shared {
     next: AtomicUsize,
     /// Where the host hears that what this upstream offers changed.
     host_changes: Arc<PendingChanges>,
+    /// The resources clients watch; every session stays subscribed to them.
+    watched: Arc<Watched>,
 }
 
 impl Shared {
@@ -201,6 +205,7 @@ impl Upstream {
             shutdown: CancellationToken::new(),
             next: AtomicUsize::new(0),
             host_changes,
+            watched: Watched::new(),
         });
         for replica in &shared.replicas {
             tokio::spawn(replica::supervise(shared.clone(), replica.clone()));
@@ -215,6 +220,11 @@ impl Upstream {
                     announced = changes.next() => announced,
                     () = refresher.shutdown.cancelled() => return,
                 };
+                // Updates need no listing: the host names them as clients
+                // see them.
+                for (_, uri) in &announced.updated {
+                    refresher.host_changes.mark_updated(&refresher.name, uri);
+                }
                 let Some(link) = refresher.any_ready_link() else {
                     continue;
                 };
@@ -712,8 +722,18 @@ impl Provider for Upstream {
             prompts: declared.is_none_or(|c| c.prompts.is_some()),
             completions: declared.is_some_and(|c| c.completions.is_some()),
             list_changes: true,
-            resource_updates: false,
+            resource_updates: declared.is_none_or(|c| {
+                c.resources
+                    .as_ref()
+                    .is_some_and(|resources| resources.subscribe == Some(true))
+            }),
         }
+    }
+
+    /// Every session with the upstream subscribes to `uri` while someone
+    /// watches it.
+    fn watch(&self, uri: &str) -> Watch {
+        self.shared.watched.add(uri)
     }
 
     fn resources(&self) -> Vec<Resource> {

@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use super::Shared;
 use super::breaker::{Admission, Breaker};
 use super::connection::{self, ProgressRoutes, Session, UpstreamClient};
+use super::watches;
 use crate::changes::ListChanged;
 use crate::config::Endpoint;
 use crate::metrics::{self, ReplicaMetrics};
@@ -404,8 +405,9 @@ pub async fn supervise(shared: Arc<Shared>, replica: Arc<Replica>) {
 }
 
 /// Runs until the session ends; says why. Meanwhile pings the upstream on
-/// the health interval and, for a 2026-07-28 upstream, listens for list
-/// changes.
+/// the health interval and keeps the session told what the host wants to
+/// hear: list changes and the watched resources (a `subscriptions/listen`
+/// stream on 2026-07-28, `resources/subscribe` before).
 async fn watch(
     shared: &Arc<Shared>,
     replica: &Replica,
@@ -416,8 +418,17 @@ async fn watch(
     let modern = session
         .peer_info()
         .is_some_and(|info| info.protocol_version.as_str() >= "2026-07-28");
-    let listener = modern.then(|| tokio::spawn(listen_for_changes(peer.clone(), shared.clone())));
-    let _stop_listener = listener.map(AbortOnDrop);
+    let listener = if modern {
+        tokio::spawn(listen_for_changes(peer.clone(), shared.clone()))
+    } else {
+        tokio::spawn(watches::keep_subscribed(
+            peer.clone(),
+            shared.watched.clone(),
+            shared.name.clone(),
+            shared.config.connect_timeout,
+        ))
+    };
+    let _stop_listener = AbortOnDrop(listener);
 
     let cancel = session.cancellation_token();
     let ended = session.waiting();
@@ -480,25 +491,52 @@ async fn ping(peer: &Peer<RoleClient>, timeout: Duration) -> Result<(), String> 
     }
 }
 
-/// 2026-07-28 servers send list changes only on a `subscriptions/listen`
-/// stream. One that refuses the subscription simply never changes lists.
+/// 2026-07-28 servers send list changes and resource updates only on a
+/// `subscriptions/listen` stream: one for the lists and the watched URIs,
+/// opened again when those change. One that refuses the subscription
+/// simply never changes.
 async fn listen_for_changes(peer: Peer<RoleClient>, shared: Arc<Shared>) {
-    let filter = SubscriptionFilter::builder()
-        .tools_list_changed()
-        .resources_list_changed()
-        .prompts_list_changed()
-        .build();
-    let Ok(mut subscription) = peer.listen(filter).await else {
-        return;
-    };
-    while let Ok(Some(notification)) = subscription.next().await {
-        let kind = match notification {
-            ServerNotification::ToolListChangedNotification(_) => ListChanged::Tools,
-            ServerNotification::ResourceListChangedNotification(_) => ListChanged::Resources,
-            ServerNotification::PromptListChangedNotification(_) => ListChanged::Prompts,
-            _ => continue,
+    let mut watched = shared.watched.uris();
+    loop {
+        let uris = watched.borrow_and_update().clone();
+        let mut filter = SubscriptionFilter::builder()
+            .tools_list_changed()
+            .resources_list_changed()
+            .prompts_list_changed();
+        if !uris.is_empty() {
+            filter = filter.resource_subscriptions(uris);
+        }
+        let Ok(mut subscription) = peer.listen(filter.build()).await else {
+            return;
         };
-        shared.changes.mark(&shared.name, kind);
+        loop {
+            let notification = tokio::select! {
+                changed = watched.changed() => match changed {
+                    // Dropping the stream cancels it.
+                    Ok(()) => break,
+                    Err(_) => return,
+                },
+                notification = subscription.next() => match notification {
+                    Ok(Some(notification)) => notification,
+                    _ => return,
+                },
+            };
+            match notification {
+                ServerNotification::ToolListChangedNotification(_) => {
+                    shared.changes.mark(&shared.name, ListChanged::Tools)
+                }
+                ServerNotification::ResourceListChangedNotification(_) => {
+                    shared.changes.mark(&shared.name, ListChanged::Resources)
+                }
+                ServerNotification::PromptListChangedNotification(_) => {
+                    shared.changes.mark(&shared.name, ListChanged::Prompts)
+                }
+                ServerNotification::ResourceUpdatedNotification(updated) => shared
+                    .changes
+                    .mark_updated(&shared.name, &updated.params.uri),
+                _ => {}
+            }
+        }
     }
 }
 

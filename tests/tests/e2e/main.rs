@@ -8,6 +8,7 @@
 
 mod asking;
 mod auth;
+mod changes;
 mod cli;
 mod http;
 mod malformed;
@@ -66,4 +67,58 @@ mod served_items {
         prompts_render_their_arguments,
         completions_reach_the_plugin,
     );
+}
+
+/// Named apart: the `mcp` scenarios already use the per-link modules.
+mod announced_changes {
+    each_link_and_era!(changes:
+        list_changes_reach_clients,
+        resource_updates_reach_subscribers,
+    );
+
+    /// `$name(link, era, upstream era)` as `<link>_<era>_<upstream era>_upstream`.
+    macro_rules! through_upstreams {
+        ($($test:ident: $link:ident, $era:ident, $upstream:ident;)+) => {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    crate::changes::upstream_resource_updates_reach_subscribers(
+                        switchboard_e2e::Link::$link,
+                        switchboard_e2e::Era::$era,
+                        switchboard_e2e::Era::$upstream,
+                    )
+                    .await;
+                }
+            )+
+        };
+    }
+
+    through_upstreams! {
+        stdio_legacy_upstream_resource_updates_from_a_legacy_upstream: Stdio, Legacy, Legacy;
+        stdio_modern_upstream_resource_updates_from_a_legacy_upstream: Stdio, Modern, Legacy;
+        http_legacy_upstream_resource_updates_from_a_modern_upstream: Http, Legacy, Modern;
+        http_modern_upstream_resource_updates_from_a_modern_upstream: Http, Modern, Modern;
+        stdio_legacy_upstream_resource_updates_from_a_modern_upstream: Stdio, Legacy, Modern;
+        http_modern_upstream_resource_updates_from_a_legacy_upstream: Http, Modern, Legacy;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stdio_unknown_resources_cannot_be_subscribed() {
+        crate::changes::unknown_resources_cannot_be_subscribed(switchboard_e2e::Link::Stdio).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn http_unknown_resources_cannot_be_subscribed() {
+        crate::changes::unknown_resources_cannot_be_subscribed(switchboard_e2e::Link::Http).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn http_legacy_hidden_resources_send_no_updates() {
+        crate::changes::hidden_resources_send_no_updates(switchboard_e2e::Era::Legacy).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn http_modern_hidden_resources_send_no_updates() {
+        crate::changes::hidden_resources_send_no_updates(switchboard_e2e::Era::Modern).await;
+    }
 }

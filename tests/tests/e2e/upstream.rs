@@ -24,7 +24,7 @@ use switchboard_e2e::{
 };
 
 /// The fixture's tools, as it names them.
-pub const FIXTURE_TOOLS: [&str; 9] = [
+pub const FIXTURE_TOOLS: [&str; 10] = [
     "add_tool",
     "echo",
     "exit",
@@ -32,6 +32,7 @@ pub const FIXTURE_TOOLS: [&str; 9] = [
     "headers",
     "sleep",
     "stats",
+    "touch",
     "trace_context",
     "whoami",
 ];

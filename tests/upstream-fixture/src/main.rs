@@ -5,11 +5,15 @@
 //! replicas apart and gives the pid to `kill -9` (restart), `sleep` and `hang`
 //! exercise timeouts, progress forwarding and cancellation, `exit` crashes the
 //! process (restart, circuit breaker), `add_tool` changes the tool list at run
-//! time (`notifications/tools/list_changed` in both eras) and `stats` reports
-//! how many calls and cancellations this process saw.
+//! time (`notifications/tools/list_changed` in both eras), `touch` tells the
+//! clients that subscribed to a resource that it changed
+//! (`notifications/resources/updated`: after `resources/subscribe` in
+//! 2025-11-25, on `subscriptions/listen` streams in 2026-07-28) and `stats`
+//! reports how many calls and cancellations this process saw and which
+//! resources clients watch now.
 //!
 //! ```text
-//! upstream-fixture [--name NAME] [--http 127.0.0.1:PORT]
+//! upstream-fixture [--name NAME] [--http 127.0.0.1:PORT] [--legacy]
 //! ```
 //!
 //! Without `--http` it serves one client over stdio (stdout carries the
@@ -17,6 +21,8 @@
 //! With `--http ADDR` it serves Streamable HTTP at `/mcp` (legacy sessions and
 //! 2026-07-28 requests on the same endpoint) and, once bound, prints exactly
 //! one line `listening on http://ADDR/mcp` to stdout (port 0 is allowed).
+//! With `--legacy` it speaks 2025-11-25 and older only, as most servers in
+//! the field still do.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -29,9 +35,10 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
     GetPromptResponse, GetPromptResult, Implementation, JsonObject, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
-    ServerCapabilities, ServerConfig, SubscriptionFilter, Tool,
+    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig, SubscriptionFilter,
+    Tool,
 };
 use rmcp::service::{NotificationContext, Peer, RequestContext, SubscriptionContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -42,7 +49,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-const USAGE: &str = "usage: upstream-fixture [--name NAME] [--http 127.0.0.1:PORT]";
+const USAGE: &str = "usage: upstream-fixture [--name NAME] [--http 127.0.0.1:PORT] [--legacy]";
 const GREETING_URI: &str = "fixture://greeting";
 const ITEM_PREFIX: &str = "fixture://items/";
 
@@ -91,6 +98,12 @@ fn one() -> u32 {
     1
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct TouchArgs {
+    /// The resource whose subscribers are told it changed.
+    uri: String,
+}
+
 #[derive(Serialize, JsonSchema)]
 struct WhoAmI {
     name: String,
@@ -119,6 +132,9 @@ struct Stats {
     cancelled: u64,
     /// `tools/list` requests answered.
     lists: u64,
+    /// The resources some client watches now (subscribed to, or named on an
+    /// open `subscriptions/listen` stream), sorted.
+    watched: Vec<String>,
 }
 
 // ---------------------------------------------------------------- state
@@ -127,6 +143,8 @@ struct Stats {
 /// legacy session and one per modern request, all sharing this.
 struct Shared {
     name: String,
+    /// Speaks 2025-11-25 and older only.
+    legacy: bool,
     /// Synchronous, because `ServerHandler::get_tool` is.
     tools: RwLock<BTreeMap<String, Tool>>,
     calls: AtomicU64,
@@ -136,6 +154,12 @@ struct Shared {
     legacy_peers: Mutex<Vec<Peer<RoleServer>>>,
     /// Wakes every 2026-07-28 `subscriptions/listen` stream on a list change.
     list_changed: broadcast::Sender<()>,
+    /// Legacy clients' resource subscriptions: (URI, who).
+    subscribers: Mutex<Vec<(String, Peer<RoleServer>)>>,
+    /// How many open `subscriptions/listen` streams name each URI.
+    streamed: Mutex<BTreeMap<String, usize>>,
+    /// Wakes every stream with the URI `touch` updated.
+    updated: broadcast::Sender<String>,
 }
 
 #[derive(Clone)]
@@ -177,6 +201,12 @@ fn builtin_tools() -> Vec<Tool> {
         )
         .with_input_schema::<AddToolArgs>(),
         Tool::new(
+            "touch",
+            "Tells the clients that watch resource `uri` that it changed",
+            JsonObject::new(),
+        )
+        .with_input_schema::<TouchArgs>(),
+        Tool::new(
             "headers",
             "The HTTP headers the request of this call came with",
             JsonObject::new(),
@@ -201,20 +231,25 @@ fn builtin_tools() -> Vec<Tool> {
 }
 
 impl Fixture {
-    fn new(name: String) -> Self {
+    fn new(name: String, legacy: bool) -> Self {
         let tools = builtin_tools()
             .into_iter()
             .map(|tool| (tool.name.to_string(), tool))
             .collect();
         let (list_changed, _) = broadcast::channel(16);
+        let (updated, _) = broadcast::channel(16);
         Fixture(Arc::new(Shared {
             name,
+            legacy,
             tools: RwLock::new(tools),
             calls: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             lists: AtomicU64::new(0),
             legacy_peers: Mutex::new(Vec::new()),
             list_changed,
+            subscribers: Mutex::new(Vec::new()),
+            streamed: Mutex::new(BTreeMap::new()),
+            updated,
         }))
     }
 
@@ -223,7 +258,40 @@ impl Fixture {
             calls: self.0.calls.load(Ordering::SeqCst),
             cancelled: self.0.cancelled.load(Ordering::SeqCst),
             lists: self.0.lists.load(Ordering::SeqCst),
+            watched: self.watched(),
         }
+    }
+
+    fn watched(&self) -> Vec<String> {
+        let mut watched: Vec<String> = lock(&self.0.subscribers)
+            .iter()
+            .map(|(uri, _)| uri.clone())
+            .chain(lock(&self.0.streamed).keys().cloned())
+            .collect();
+        watched.sort();
+        watched.dedup();
+        watched
+    }
+
+    /// Tells whoever watches `uri` that it changed; answers how many
+    /// legacy sessions were told (streams hear it too).
+    async fn touch(&self, uri: String) -> CallToolResult {
+        let _ = self.0.updated.send(uri.clone());
+        let peers: Vec<Peer<RoleServer>> = lock(&self.0.subscribers)
+            .iter()
+            .filter(|(subscribed, _)| *subscribed == uri)
+            .map(|(_, peer)| peer.clone())
+            .collect();
+        let mut told = 0;
+        for peer in peers {
+            let update = rmcp::model::ResourceUpdatedNotificationParam::new(uri.clone());
+            if peer.notify_resource_updated(update).await.is_ok() {
+                told += 1;
+            }
+        }
+        CallToolResult::success(vec![ContentBlock::text(format!(
+            "touched {uri} ({told} session(s))"
+        ))])
     }
 
     fn record_cancel(&self, tool: &str) -> CallToolResult {
@@ -297,6 +365,42 @@ fn structured<T: Serialize>(value: &T) -> CallToolResult {
     result
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The URIs of one open `subscriptions/listen` stream, counted in
+/// [`Shared::streamed`] while it is open.
+struct Streamed {
+    shared: Arc<Shared>,
+    uris: Vec<String>,
+}
+
+impl Streamed {
+    fn new(shared: Arc<Shared>, uris: Vec<String>) -> Self {
+        let mut streamed = lock(&shared.streamed);
+        for uri in &uris {
+            *streamed.entry(uri.clone()).or_default() += 1;
+        }
+        drop(streamed);
+        Self { shared, uris }
+    }
+}
+
+impl Drop for Streamed {
+    fn drop(&mut self) {
+        let mut streamed = lock(&self.shared.streamed);
+        for uri in &self.uris {
+            if let Some(count) = streamed.get_mut(uri) {
+                *count -= 1;
+                if *count == 0 {
+                    streamed.remove(uri);
+                }
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------- MCP
 
 impl ServerHandler for Fixture {
@@ -306,6 +410,7 @@ impl ServerHandler for Fixture {
                 .enable_tools()
                 .enable_tool_list_changed()
                 .enable_resources()
+                .enable_resources_subscribe()
                 .enable_prompts()
                 .build(),
         )
@@ -313,6 +418,14 @@ impl ServerHandler for Fixture {
             format!("upstream-fixture-{}", self.0.name),
             env!("CARGO_PKG_VERSION"),
         ))
+    }
+
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        std::borrow::Cow::Borrowed(if self.0.legacy {
+            ProtocolVersion::known_up_to(&ProtocolVersion::V_2025_11_25)
+        } else {
+            ProtocolVersion::KNOWN_VERSIONS
+        })
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
@@ -325,16 +438,57 @@ impl ServerHandler for Fixture {
 
     fn accepted_subscription_filter(
         &self,
-        _requested: &SubscriptionFilter,
+        requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
-        Some(SubscriptionFilter::builder().tools_list_changed().build())
+        let mut filter = SubscriptionFilter::builder().tools_list_changed();
+        if let Some(uris) = &requested.resource_subscriptions {
+            filter = filter.resource_subscriptions(uris.iter().cloned());
+        }
+        Some(filter.build())
+    }
+
+    async fn subscribe(
+        &self,
+        request: rmcp::model::SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        lock(&self.0.subscribers).push((request.uri, context.peer));
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: rmcp::model::UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        // One session per process over stdio; over HTTP the tests that
+        // unsubscribe have one session.
+        lock(&self.0.subscribers).retain(|(uri, _)| *uri != request.uri);
+        Ok(())
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let uris = context
+            .accepted()
+            .resource_subscriptions
+            .clone()
+            .unwrap_or_default();
+        let _streamed = Streamed::new(self.0.clone(), uris.clone());
         let mut changes = self.0.list_changed.subscribe();
+        let mut updated = self.0.updated.subscribe();
         loop {
             tokio::select! {
                 _ = context.cancelled() => return Ok(()),
+                update = updated.recv() => match update {
+                    Ok(uri) if uris.contains(&uri) => {
+                        if let Err(error) = context.sink().notify_resource_updated(&uri).await {
+                            tracing::debug!(%error, "subscription closed");
+                            return Ok(());
+                        }
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                },
                 change = changes.recv() => match change {
                     Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         if let Err(error) = context.sink().notify_tool_list_changed().await {
@@ -504,6 +658,10 @@ impl Fixture {
                 let args = parse::<AddToolArgs>(request)?;
                 self.add_tool(args.name, args.announce).await
             }
+            "touch" => {
+                let args = parse::<TouchArgs>(request)?;
+                self.touch(args.uri).await
+            }
             "stats" => {
                 parse::<NoArgs>(request)?;
                 structured(&self.stats())
@@ -568,12 +726,14 @@ impl Fixture {
 struct Cli {
     name: String,
     http: Option<SocketAddr>,
+    legacy: bool,
 }
 
 fn parse_cli() -> Result<Cli, String> {
     let mut cli = Cli {
         name: "fixture".into(),
         http: None,
+        legacy: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -586,6 +746,7 @@ fn parse_cli() -> Result<Cli, String> {
                         .map_err(|e| format!("bad --http address `{addr}`: {e}"))?,
                 );
             }
+            "--legacy" => cli.legacy = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -613,7 +774,7 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    let fixture = Fixture::new(cli.name);
+    let fixture = Fixture::new(cli.name, cli.legacy);
     match cli.http {
         None => {
             let running = fixture.serve(rmcp::transport::stdio()).await?;
