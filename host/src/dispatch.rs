@@ -34,6 +34,9 @@ pub enum Caller {
     Client(Client),
     /// A plugin, through its `host.call-tool` import.
     Plugin(String),
+    /// An upstream server, asking the client of the call it serves
+    /// (sampling, elicitation, roots); it reaches no provider.
+    Upstream(String),
 }
 
 impl Caller {
@@ -46,6 +49,7 @@ impl std::fmt::Display for Caller {
         match self {
             Caller::Client(client) => client.fmt(f),
             Caller::Plugin(name) => write!(f, "plugin:{name}"),
+            Caller::Upstream(name) => write!(f, "upstream:{name}"),
         }
     }
 }
@@ -188,7 +192,7 @@ impl<'a> AuditLine<'a> {
     ) -> Self {
         let kind = match caller {
             Caller::Client(_) => SpanKind::Server,
-            Caller::Plugin(_) => SpanKind::Internal,
+            Caller::Plugin(_) | Caller::Upstream(_) => SpanKind::Internal,
         };
         let span = RequestSpan::start(
             parent,

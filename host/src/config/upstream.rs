@@ -42,6 +42,21 @@ pub(super) struct RawUpstream {
     breaker_cooldown_ms: Option<Spanned<u64>>,
     restart_backoff_ms: Option<Spanned<u64>>,
     restart_max_backoff_ms: Option<Spanned<u64>>,
+    #[serde(default)]
+    grants: RawUpstreamGrants,
+}
+
+/// What an upstream may ask the client of the call it serves; each off
+/// unless granted, as for plugins.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpstreamGrants {
+    #[serde(default)]
+    sampling: bool,
+    #[serde(default)]
+    elicitation: bool,
+    #[serde(default)]
+    roots: bool,
 }
 
 /// A value that must not reach logs, errors, plugins or clients (a header
@@ -126,6 +141,9 @@ pub struct UpstreamConfig {
     pub health_interval: Duration,
     pub breaker: BreakerSettings,
     pub restart: RestartSettings,
+    /// Requests it may send the client of the call it serves (sampling,
+    /// elicitation, roots); the host declares only these to it.
+    pub client_requests: super::ClientRequestGrants,
     /// Line of the upstream's table, for errors found later.
     pub line: usize,
 }
@@ -316,6 +334,11 @@ pub(super) fn resolve_upstream(
             )?,
         },
         restart,
+        client_requests: super::ClientRequestGrants {
+            sampling: raw.grants.sampling,
+            elicitation: raw.grants.elicitation,
+            roots: raw.grants.roots,
+        },
         line,
     })
 }

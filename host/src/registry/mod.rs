@@ -429,6 +429,10 @@ impl Registry {
                     ),
                 ))
             }
+            (Caller::Upstream(upstream), _) => Visibility::Denied(ToolFailure::new(
+                FailureKind::Denied,
+                format!("upstream `{upstream}` may not reach other providers"),
+            )),
         }
     }
 

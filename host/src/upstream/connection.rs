@@ -1,45 +1,94 @@
 //! One MCP client session with one replica: the transport (a child process
 //! or Streamable HTTP), the era negotiation, and what the upstream tells us
-//! unprompted (progress, logs, list changes, resource updates).
+//! unprompted (progress, logs, list changes, resource updates) or asks
+//! (sampling, elicitation, roots: forwarded to the client of the call).
+
+// Sampling and roots are deprecated by SEP-2577, yet part of both eras.
+#![allow(deprecated)]
 
 use std::collections::HashMap;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rmcp::ErrorData as McpError;
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam, ProgressToken,
-    ProtocolVersion, ResourceUpdatedNotificationParam,
+    ClientCapabilities, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
+    ElicitRequestParams, ElicitResult, Implementation, ListRootsResult, ProgressNotificationParam,
+    ProgressToken, ProtocolVersion, ResourceUpdatedNotificationParam,
 };
-use rmcp::service::{ClientInitializeError, NotificationContext, RunningService};
+use rmcp::service::{ClientInitializeError, NotificationContext, RequestContext, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt as _};
+use tokio_util::sync::CancellationToken;
 
 use crate::changes::{ListChanged, PendingChanges};
-use crate::config::Endpoint;
-use crate::dispatch::{ClientEvent, EventSink};
+use crate::client_input::{Answer, Ask, InputPending, Question};
+use crate::config::{ClientRequestGrants, Endpoint};
+use crate::dispatch::{CallScope, Caller, ClientEvent};
+use crate::provider::{FailureKind, ToolFailure};
 
-/// Progress tokens of calls in flight on one connection, and where their
-/// progress goes.
+/// Calls in flight on one connection by progress token: where their
+/// progress and logs go, and whom the upstream's questions reach.
 #[derive(Default)]
-pub struct ProgressRoutes(Mutex<HashMap<ProgressToken, EventSink>>);
+pub struct ProgressRoutes(Mutex<HashMap<ProgressToken, CallRoute>>);
+
+/// One call in flight on a connection.
+#[derive(Clone)]
+pub struct CallRoute {
+    pub scope: CallScope,
+    /// Questions the upstream asked during this call, for their keys: the
+    /// n-th question of a call keeps its key when a 2026-07-28 client's
+    /// retry runs the call again.
+    asked: Arc<AtomicUsize>,
+    /// Cancelled when a question must wait for the client's next round:
+    /// the call ends `input_required` at once.
+    pub needs_input: CancellationToken,
+}
+
+impl CallRoute {
+    pub fn new(scope: CallScope) -> Self {
+        Self {
+            scope,
+            asked: Arc::default(),
+            needs_input: CancellationToken::new(),
+        }
+    }
+}
 
 impl ProgressRoutes {
-    pub fn insert(&self, token: ProgressToken, sink: EventSink) {
-        self.lock().insert(token, sink);
+    pub fn insert(&self, token: ProgressToken, route: CallRoute) {
+        self.lock().insert(token, route);
     }
 
     pub fn remove(&self, token: &ProgressToken) {
         self.lock().remove(token);
     }
 
-    fn get(&self, token: &ProgressToken) -> Option<EventSink> {
+    fn get(&self, token: &ProgressToken) -> Option<CallRoute> {
         self.lock().get(token).cloned()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProgressToken, EventSink>> {
+    /// The call a request or log of the upstream's belongs to. MCP does not
+    /// say (stdio has no per-request channel), so only the one call in
+    /// flight is certain; with several, nothing goes to any client.
+    fn only_call(&self) -> Result<CallRoute, String> {
+        let calls = self.lock();
+        let mut routes = calls.values();
+        match (routes.next(), routes.next()) {
+            (Some(route), None) => Ok(route.clone()),
+            (None, _) => Err("no call of the host's is in flight on this connection".into()),
+            (Some(_), Some(_)) => Err(format!(
+                "{} calls are in flight on this connection, so the host cannot tell whose client to ask",
+                calls.len()
+            )),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProgressToken, CallRoute>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -52,6 +101,8 @@ pub struct UpstreamClient {
     changes: Arc<PendingChanges>,
     /// The version a legacy `initialize` asks for.
     legacy_version: ProtocolVersion,
+    /// What it may ask the client of the call it serves.
+    grants: ClientRequestGrants,
 }
 
 impl UpstreamClient {
@@ -59,20 +110,96 @@ impl UpstreamClient {
         upstream: Arc<str>,
         progress: Arc<ProgressRoutes>,
         changes: Arc<PendingChanges>,
+        grants: ClientRequestGrants,
     ) -> Self {
         Self {
             upstream,
             progress,
             changes,
             legacy_version: ProtocolVersion::V_2025_11_25,
+            grants,
         }
     }
 }
 
+impl UpstreamClient {
+    /// Asks the client of the call in flight `ask`, if the admin granted
+    /// the upstream that kind of question; audited like a plugin's. A
+    /// question for a 2026-07-28 client's next round ends the call
+    /// `input_required`, and the upstream hears that this run is over.
+    async fn ask(&self, ask: Ask) -> Result<Answer, McpError> {
+        let kind = ask.kind();
+        let refuse = |message: String| McpError::invalid_request(message, None);
+        let route = self
+            .progress
+            .only_call()
+            .map_err(|why| refuse(format!("{} cannot be forwarded: {why}", kind.method())))?;
+        let caller = Caller::Upstream(self.upstream.to_string());
+        if !self.grants.allows(kind) {
+            let failure = ToolFailure::new(
+                FailureKind::Denied,
+                format!(
+                    "upstream `{}` may not send {}: grant it with `grants.{} = true` in [upstreams.{}]",
+                    self.upstream,
+                    kind.method(),
+                    kind.as_str(),
+                    self.upstream
+                ),
+            );
+            route.scope.dispatcher.audit_refused(
+                &caller,
+                kind.method(),
+                &failure,
+                &route.scope.trace,
+            );
+            return Err(refuse(failure.message));
+        }
+        let n = route.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let question = Question {
+            key: format!("{}-{n}", self.upstream),
+            ask,
+        };
+        let scope = &route.scope;
+        match scope
+            .dispatcher
+            .ask_client(&caller, vec![question], scope)
+            .await
+        {
+            Ok(mut answers) => match answers.pop() {
+                Some(Ok(answer)) => Ok(answer),
+                Some(Err(failure)) => Err(refuse(failure.message)),
+                None => Err(mismatched_answer()),
+            },
+            Err(InputPending) => {
+                route.needs_input.cancel();
+                Err(refuse(
+                    "the client answers in its next request; this run is over".into(),
+                ))
+            }
+        }
+    }
+}
+
+fn mismatched_answer() -> McpError {
+    McpError::internal_error("the client's answer is not of the question's kind", None)
+}
+
 impl ClientHandler for UpstreamClient {
     fn get_info(&self) -> ClientConfig {
+        let mut capabilities = ClientCapabilities::default();
+        // Only what the admin granted: the upstream then knows not to ask
+        // the rest.
+        if self.grants.sampling {
+            capabilities.sampling = Some(Default::default());
+        }
+        if self.grants.elicitation {
+            capabilities.elicitation = Some(Default::default());
+        }
+        if self.grants.roots {
+            capabilities.roots = Some(Default::default());
+        }
         ClientConfig::new(
-            ClientCapabilities::default(),
+            capabilities,
             Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
         )
         .with_protocol_version(self.legacy_version.clone())
@@ -83,7 +210,7 @@ impl ClientHandler for UpstreamClient {
         params: ProgressNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        let Some(sink) = self.progress.get(&params.progress_token) else {
+        let Some(route) = self.progress.get(&params.progress_token) else {
             tracing::debug!(target: "switchboard::upstream", upstream = &*self.upstream, token = ?params.progress_token, "progress for no call in flight");
             return;
         };
@@ -95,7 +222,7 @@ impl ClientHandler for UpstreamClient {
         };
         // rmcp runs each notification handler in a task of its own, so
         // waiting here for a slow client stalls nothing else.
-        sink.send(event).await;
+        route.scope.events.send(event).await;
     }
 
     // MCP logging is deprecated by SEP-2577 (2026-07-28), so rmcp marks the
@@ -108,7 +235,10 @@ impl ClientHandler for UpstreamClient {
     ) {
         let upstream = &*self.upstream;
         let logger = params.logger.as_deref().unwrap_or("");
-        let data = params.data.to_string();
+        let data = match &params.data {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
         crate::logging::event!(
             params.level,
             target: "switchboard::upstream",
@@ -116,6 +246,52 @@ impl ClientHandler for UpstreamClient {
             logger,
             "{data}"
         );
+        // To the client of the call it belongs to, attributed to the
+        // upstream (and its logger); its level filter applies there.
+        if let Ok(route) = self.progress.only_call() {
+            let source = match params.logger.as_deref() {
+                Some(logger) if !logger.is_empty() => format!("{upstream}/{logger}"),
+                _ => upstream.to_owned(),
+            };
+            let event = ClientEvent::Log {
+                source,
+                level: params.level,
+                message: data,
+            };
+            route.scope.events.send(event).await;
+        }
+    }
+
+    async fn create_message(
+        &self,
+        params: CreateMessageRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, McpError> {
+        match self.ask(Ask::Sampling(params)).await? {
+            Answer::Sampling(result) => Ok(result),
+            _ => Err(mismatched_answer()),
+        }
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, McpError> {
+        match self.ask(Ask::Elicitation(request)).await? {
+            Answer::Elicitation(result) => Ok(result),
+            _ => Err(mismatched_answer()),
+        }
+    }
+
+    async fn list_roots(
+        &self,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, McpError> {
+        match self.ask(Ask::Roots).await? {
+            Answer::Roots(result) => Ok(result),
+            _ => Err(mismatched_answer()),
+        }
     }
 
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {

@@ -541,10 +541,21 @@ impl Upstream {
             token: handle.progress_token.clone(),
             id: Some(handle.id.clone()),
         };
-        link.progress
-            .insert(handle.progress_token.clone(), scope.events.clone());
+        let route = connection::CallRoute::new(scope.clone());
+        let needs_input = route.needs_input.clone();
+        link.progress.insert(handle.progress_token.clone(), route);
         let outcome = tokio::select! {
             outcome = handle.await_response() => outcome,
+            () = needs_input.cancelled() => {
+                // The upstream asked what the client answers in its next
+                // request: this run ends, the retry runs the call again.
+                in_flight.succeeded();
+                drop(pending);
+                return Err(ToolFailure::new(
+                    FailureKind::InputRequired,
+                    format!("`{tool}` on upstream `{}` needs the client's input", self.name()),
+                ));
+            }
             () = tokio::time::sleep_until(scope.deadline.into()) => {
                 let reason = format!(
                     "`{tool}` got no answer within {} ms",

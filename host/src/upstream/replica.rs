@@ -309,8 +309,12 @@ pub async fn supervise(shared: Arc<Shared>, replica: Arc<Replica>) {
         replica.set(Health::Starting, None, None);
         shared.state_changed();
         let progress = Arc::new(ProgressRoutes::default());
-        let client =
-            UpstreamClient::new(upstream.clone(), progress.clone(), shared.changes.clone());
+        let client = UpstreamClient::new(
+            upstream.clone(),
+            progress.clone(),
+            shared.changes.clone(),
+            shared.config.client_requests,
+        );
         let started = Instant::now();
         let session = replica.sessions.fetch_add(1, Ordering::SeqCst) + 1;
         let connected = tokio::select! {

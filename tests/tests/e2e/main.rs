@@ -20,6 +20,7 @@ mod sandbox;
 mod served;
 mod traces;
 mod upstream;
+mod upstream_asking;
 
 /// Runs each scenario `async fn(Link, Era)` of module `$scenarios` over
 /// stdio and HTTP, each in both protocol eras: one test per combination,
@@ -121,4 +122,12 @@ mod announced_changes {
     async fn http_modern_hidden_resources_send_no_updates() {
         crate::changes::hidden_resources_send_no_updates(switchboard_e2e::Era::Modern).await;
     }
+}
+
+/// Named apart: the `mcp` scenarios already use the per-link modules.
+mod upstreams_asking_the_client {
+    each_link_and_era!(upstream_asking:
+        upstreams_ask_the_client,
+        ungranted_upstream_questions_are_refused,
+    );
 }

@@ -24,8 +24,9 @@ use switchboard_e2e::{
 };
 
 /// The fixture's tools, as it names them.
-pub const FIXTURE_TOOLS: [&str; 10] = [
+pub const FIXTURE_TOOLS: [&str; 11] = [
     "add_tool",
+    "ask",
     "echo",
     "exit",
     "hang",

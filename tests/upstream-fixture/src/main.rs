@@ -99,6 +99,15 @@ fn one() -> u32 {
 }
 
 #[derive(Deserialize, JsonSchema)]
+struct AskArgs {
+    /// `sampling` (with `prompt`), `elicitation` (with `prompt` as the
+    /// message) or `roots`.
+    kind: String,
+    #[serde(default)]
+    prompt: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
 struct TouchArgs {
     /// The resource whose subscribers are told it changed.
     uri: String,
@@ -200,6 +209,12 @@ fn builtin_tools() -> Vec<Tool> {
             JsonObject::new(),
         )
         .with_input_schema::<AddToolArgs>(),
+        Tool::new(
+            "ask",
+            "Asks its client (sampling, elicitation or roots, as `kind`) and answers with what came back",
+            JsonObject::new(),
+        )
+        .with_input_schema::<AskArgs>(),
         Tool::new(
             "touch",
             "Tells the clients that watch resource `uri` that it changed",
@@ -363,6 +378,61 @@ fn structured<T: Serialize>(value: &T) -> CallToolResult {
     let mut result = CallToolResult::success(vec![ContentBlock::text(json.to_string())]);
     result.structured_content = Some(json);
     result
+}
+
+/// `ask`: one request to the client (2025-11-25 sessions can take them),
+/// answered as text: the model's reply, the form's content, or the root URIs.
+#[allow(deprecated)]
+async fn ask(peer: &Peer<RoleServer>, args: AskArgs) -> CallToolResult {
+    use rmcp::model::{
+        ClientResult, CreateMessageRequestParams, ElicitRequest, ElicitRequestParams,
+        SamplingMessage, SamplingMessageContentBlock, ServerRequest,
+    };
+    let answer = match args.kind.as_str() {
+        "sampling" => {
+            let message =
+                SamplingMessage::new(Role::User, SamplingMessageContentBlock::text(args.prompt));
+            peer.create_message(CreateMessageRequestParams::new(vec![message], 100))
+                .await
+                .map(|result| serde_json::to_value(&result.message.content).unwrap_or_default())
+        }
+        "elicitation" => {
+            let schema = serde_json::from_value(serde_json::json!({
+                "type": "object",
+                "properties": {"name": {"type": "string"}},
+                "required": ["name"]
+            }))
+            .expect("a valid schema");
+            let request = ServerRequest::ElicitRequest(ElicitRequest::new(
+                ElicitRequestParams::FormElicitationParams {
+                    meta: None,
+                    message: args.prompt,
+                    requested_schema: schema,
+                },
+            ));
+            peer.send_request(request).await.map(|result| match result {
+                ClientResult::ElicitResult(result) => {
+                    serde_json::json!({"action": result.action, "content": result.content})
+                }
+                other => serde_json::json!({"unexpected": format!("{other:?}")}),
+            })
+        }
+        "roots" => peer
+            .list_roots()
+            .await
+            .map(|result| serde_json::to_value(&result.roots).unwrap_or_default()),
+        other => {
+            return CallToolResult::error(vec![ContentBlock::text(format!(
+                "unknown kind `{other}`"
+            ))]);
+        }
+    };
+    match answer {
+        Ok(answer) => CallToolResult::success(vec![ContentBlock::text(answer.to_string())]),
+        Err(error) => CallToolResult::error(vec![ContentBlock::text(format!(
+            "asking the client failed: {error}"
+        ))]),
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -661,6 +731,10 @@ impl Fixture {
             "touch" => {
                 let args = parse::<TouchArgs>(request)?;
                 self.touch(args.uri).await
+            }
+            "ask" => {
+                let args = parse::<AskArgs>(request)?;
+                ask(&context.peer, args).await
             }
             "stats" => {
                 parse::<NoArgs>(request)?;

@@ -1,0 +1,108 @@
+//! An upstream's questions during a call (2025-11-25 `sampling/createMessage`,
+//! `elicitation/create`, `roots/list`) reach the client of that call in the
+//! client's era: as requests on a 2025-11-25 session, as `input_required`
+//! rounds for a 2026-07-28 client (the host runs the upstream call again
+//! with the answers). Each kind is off unless the admin grants it.
+
+use rmcp::model::CallToolRequestParams;
+use serde_json::{Value, json};
+use switchboard_e2e::answering::{
+    AnsweringClient, AnsweringSession, CLIENT_ROOT, connect_answering, sampled_reply,
+};
+use switchboard_e2e::config::toml_array;
+use switchboard_e2e::upstreams::fixture_stdio_command;
+use switchboard_e2e::{ConfigBuilder, ConfigFile, Era, Link, text};
+
+/// The upstream fixture as `up`, speaking 2025-11-25 (whose servers send
+/// requests), with `grants`.
+fn config(grants: &str) -> ConfigFile {
+    let mut command = fixture_stdio_command("up");
+    command.push("--legacy".to_owned());
+    ConfigBuilder::new()
+        .upstream(
+            "up",
+            &format!("command = {}\n{grants}", toml_array(&command)),
+        )
+        .write()
+}
+
+/// `up_ask` of `kind`: (whether it failed, its text).
+async fn ask(session: &AnsweringSession, kind: &str, prompt: &str) -> (bool, String) {
+    let mut params = CallToolRequestParams::new("up_ask");
+    params.arguments = json!({"kind": kind, "prompt": prompt}).as_object().cloned();
+    let result = session
+        .peer
+        .call_tool(params)
+        .await
+        .unwrap_or_else(|e| panic!("up_ask {kind} failed: {e}"));
+    (result.is_error == Some(true), text(&result))
+}
+
+fn asked(session: &AnsweringSession) -> Vec<String> {
+    session
+        .client
+        .asked()
+        .into_iter()
+        .map(|(method, _)| method)
+        .collect()
+}
+
+fn input_required_rounds(session: &AnsweringSession) -> usize {
+    session
+        .wire
+        .received_since(0)
+        .iter()
+        .filter(|m| m["result"]["resultType"] == "input_required")
+        .count()
+}
+
+/// Granted, each question reaches the client once and its answer goes back
+/// to the upstream: the model's reply, the form, the client's roots.
+pub async fn upstreams_ask_the_client(link: Link, era: Era) {
+    let config = config("grants = { sampling = true, elicitation = true, roots = true }");
+    let client = AnsweringClient::new(era, json!({"name": "Ada"}));
+    let session = connect_answering(&config, link, era, client).await;
+
+    let (failed, sampled) = ask(&session, "sampling", "hello upstream").await;
+    assert!(!failed, "{sampled}");
+    assert!(
+        sampled.contains(&sampled_reply("hello upstream")),
+        "{sampled}"
+    );
+
+    let (failed, elicited) = ask(&session, "elicitation", "Your name?").await;
+    assert!(!failed, "{elicited}");
+    let elicited: Value = serde_json::from_str(&elicited).expect("the form's answer as JSON");
+    assert_eq!(elicited["action"], "accept");
+    assert_eq!(elicited["content"]["name"], "Ada");
+
+    let (failed, roots) = ask(&session, "roots", "").await;
+    assert!(!failed, "{roots}");
+    assert!(roots.contains(CLIENT_ROOT), "{roots}");
+
+    assert_eq!(
+        asked(&session),
+        ["sampling/createMessage", "elicitation/create", "roots/list"]
+    );
+    let rounds = input_required_rounds(&session);
+    match era {
+        Era::Legacy => assert_eq!(rounds, 0),
+        Era::Modern => assert_eq!(rounds, 3, "one input_required round per question"),
+    }
+}
+
+/// Ungranted, a question never reaches the client and the upstream's call
+/// learns why.
+pub async fn ungranted_upstream_questions_are_refused(link: Link, era: Era) {
+    let config = config("grants = { roots = true }");
+    let client = AnsweringClient::new(era, json!({"name": "Ada"}));
+    let session = connect_answering(&config, link, era, client).await;
+    let (failed, message) = ask(&session, "sampling", "hello").await;
+    assert!(failed, "{message}");
+    assert!(message.contains("sampling"), "{message}");
+    assert!(asked(&session).is_empty(), "{:?}", asked(&session));
+    // The granted kind still works.
+    let (failed, roots) = ask(&session, "roots", "").await;
+    assert!(!failed, "{roots}");
+    assert!(roots.contains(CLIENT_ROOT), "{roots}");
+}
