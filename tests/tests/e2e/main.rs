@@ -129,5 +129,6 @@ mod upstreams_asking_the_client {
     each_link_and_era!(upstream_asking:
         upstreams_ask_the_client,
         ungranted_upstream_questions_are_refused,
+        upstream_logs_reach_the_client,
     );
 }

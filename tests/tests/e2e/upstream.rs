@@ -24,13 +24,14 @@ use switchboard_e2e::{
 };
 
 /// The fixture's tools, as it names them.
-pub const FIXTURE_TOOLS: [&str; 11] = [
+pub const FIXTURE_TOOLS: [&str; 12] = [
     "add_tool",
     "ask",
     "echo",
     "exit",
     "hang",
     "headers",
+    "log",
     "sleep",
     "stats",
     "touch",

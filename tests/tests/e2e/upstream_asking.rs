@@ -2,16 +2,21 @@
 //! `elicitation/create`, `roots/list`) reach the client of that call in the
 //! client's era: as requests on a 2025-11-25 session, as `input_required`
 //! rounds for a 2026-07-28 client (the host runs the upstream call again
-//! with the answers). Each kind is off unless the admin grants it.
+//! with the answers). Each kind is off unless the admin grants it. Its logs
+//! during the call reach that client too, attributed to it.
 
-use rmcp::model::CallToolRequestParams;
+use std::time::Instant;
+
+use rmcp::model::{CallToolRequestParams, LoggingLevel};
 use serde_json::{Value, json};
 use switchboard_e2e::answering::{
     AnsweringClient, AnsweringSession, CLIENT_ROOT, connect_answering, sampled_reply,
 };
 use switchboard_e2e::config::toml_array;
 use switchboard_e2e::upstreams::fixture_stdio_command;
-use switchboard_e2e::{ConfigBuilder, ConfigFile, Era, Link, text};
+use switchboard_e2e::{
+    ConfigBuilder, ConfigFile, Era, Link, PATIENCE, connect, log_level_meta, text,
+};
 
 /// The upstream fixture as `up`, speaking 2025-11-25 (whose servers send
 /// requests), with `grants`.
@@ -105,4 +110,55 @@ pub async fn ungranted_upstream_questions_are_refused(link: Link, era: Era) {
     let (failed, roots) = ask(&session, "roots", "").await;
     assert!(!failed, "{roots}");
     assert!(roots.contains(CLIENT_ROOT), "{roots}");
+}
+
+/// The upstream's `notifications/message` during a call reach the call's
+/// client with logger `up/fixture`, at the levels the client asked for
+/// (2025-11-25: everything until `logging/setLevel`; 2026-07-28: the
+/// request's `logLevel`).
+pub async fn upstream_logs_reach_the_client(link: Link, era: Era) {
+    let config = config("");
+    let session = connect(&config, link, era).await;
+    let client = &session.client;
+    let level = match era {
+        Era::Legacy => None,
+        Era::Modern => Some(log_level_meta(LoggingLevel::Warning)),
+    };
+    let mark = client.wire.mark();
+    let call = client
+        .call_with_meta("up_log", json!({"message": "from upstream"}), level)
+        .await;
+    assert_eq!(text(call.ok()), "logged");
+    let expected: &[&str] = match era {
+        Era::Legacy => &["debug", "info", "warning", "error"],
+        Era::Modern => &["warning", "error"],
+    };
+    let started = Instant::now();
+    loop {
+        let logs: Vec<Value> = client
+            .wire
+            .received_since(mark)
+            .into_iter()
+            .filter(|m| m["method"] == "notifications/message")
+            .map(|m| m["params"].clone())
+            .collect();
+        for log in &logs {
+            assert_eq!(log["logger"], "up/fixture", "{log}");
+            assert_eq!(log["data"], "from upstream", "{log}");
+        }
+        // rmcp hands each notification to a task of its own, so they may
+        // arrive in any order.
+        let mut levels: Vec<&str> = logs.iter().filter_map(|l| l["level"].as_str()).collect();
+        levels.sort_unstable();
+        let mut wanted = expected.to_vec();
+        wanted.sort_unstable();
+        if levels == wanted {
+            return;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the upstream's logs at {expected:?} did not all arrive: {logs:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -99,6 +99,12 @@ fn one() -> u32 {
 }
 
 #[derive(Deserialize, JsonSchema)]
+struct LogArgs {
+    /// Sent at each level, debug to error, as `notifications/message`.
+    message: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
 struct AskArgs {
     /// `sampling` (with `prompt`), `elicitation` (with `prompt` as the
     /// message) or `roots`.
@@ -209,6 +215,12 @@ fn builtin_tools() -> Vec<Tool> {
             JsonObject::new(),
         )
         .with_input_schema::<AddToolArgs>(),
+        Tool::new(
+            "log",
+            "Logs `message` at debug, info, warning and error (logger `fixture`), then answers",
+            JsonObject::new(),
+        )
+        .with_input_schema::<LogArgs>(),
         Tool::new(
             "ask",
             "Asks its client (sampling, elicitation or roots, as `kind`) and answers with what came back",
@@ -378,6 +390,31 @@ fn structured<T: Serialize>(value: &T) -> CallToolResult {
     let mut result = CallToolResult::success(vec![ContentBlock::text(json.to_string())]);
     result.structured_content = Some(json);
     result
+}
+
+/// `log`: the message at four levels, then a result.
+#[allow(deprecated)]
+async fn log(peer: &Peer<RoleServer>, message: &str) -> CallToolResult {
+    use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam};
+    for level in [
+        LoggingLevel::Debug,
+        LoggingLevel::Info,
+        LoggingLevel::Warning,
+        LoggingLevel::Error,
+    ] {
+        let param = LoggingMessageNotificationParam::new(level, serde_json::json!(message))
+            .with_logger("fixture");
+        if let Err(error) = peer.notify_logging_message(param).await {
+            return CallToolResult::error(vec![ContentBlock::text(format!(
+                "could not log: {error}"
+            ))]);
+        }
+    }
+    // Like a server that logs and then works: the host forwards a log to
+    // the call's client while the call runs (one sent in the instant before
+    // the answer may only reach the host's log).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    CallToolResult::success(vec![ContentBlock::text("logged")])
 }
 
 /// `ask`: one request to the client (2025-11-25 sessions can take them),
@@ -731,6 +768,10 @@ impl Fixture {
             "touch" => {
                 let args = parse::<TouchArgs>(request)?;
                 self.touch(args.uri).await
+            }
+            "log" => {
+                let args = parse::<LogArgs>(request)?;
+                log(&context.peer, &args.message).await
             }
             "ask" => {
                 let args = parse::<AskArgs>(request)?;
