@@ -130,5 +130,6 @@ mod upstreams_asking_the_client {
         upstreams_ask_the_client,
         ungranted_upstream_questions_are_refused,
         upstream_logs_reach_the_client,
+        everything_asks_the_client,
     );
 }

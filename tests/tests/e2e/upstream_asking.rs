@@ -3,7 +3,8 @@
 //! client's era: as requests on a 2025-11-25 session, as `input_required`
 //! rounds for a 2026-07-28 client (the host runs the upstream call again
 //! with the answers). Each kind is off unless the admin grants it. Its logs
-//! during the call reach that client too, attributed to it.
+//! during the call reach that client too, attributed to it. Both with the
+//! upstream fixture and with `@modelcontextprotocol/server-everything`.
 
 use std::time::Instant;
 
@@ -13,7 +14,7 @@ use switchboard_e2e::answering::{
     AnsweringClient, AnsweringSession, CLIENT_ROOT, connect_answering, sampled_reply,
 };
 use switchboard_e2e::config::toml_array;
-use switchboard_e2e::upstreams::fixture_stdio_command;
+use switchboard_e2e::upstreams::{everything_stdio_command, fixture_stdio_command};
 use switchboard_e2e::{
     ConfigBuilder, ConfigFile, Era, Link, PATIENCE, connect, log_level_meta, text,
 };
@@ -33,13 +34,18 @@ fn config(grants: &str) -> ConfigFile {
 
 /// `up_ask` of `kind`: (whether it failed, its text).
 async fn ask(session: &AnsweringSession, kind: &str, prompt: &str) -> (bool, String) {
-    let mut params = CallToolRequestParams::new("up_ask");
-    params.arguments = json!({"kind": kind, "prompt": prompt}).as_object().cloned();
+    call(session, "up_ask", json!({"kind": kind, "prompt": prompt})).await
+}
+
+/// Calls `tool`: (whether it failed, its text).
+async fn call(session: &AnsweringSession, tool: &str, arguments: Value) -> (bool, String) {
+    let mut params = CallToolRequestParams::new(tool.to_owned());
+    params.arguments = arguments.as_object().cloned();
     let result = session
         .peer
         .call_tool(params)
         .await
-        .unwrap_or_else(|e| panic!("up_ask {kind} failed: {e}"));
+        .unwrap_or_else(|e| panic!("{tool} failed: {e}"));
     (result.is_error == Some(true), text(&result))
 }
 
@@ -160,5 +166,71 @@ pub async fn upstream_logs_reach_the_client(link: Link, era: Era) {
             "the upstream's logs at {expected:?} did not all arrive: {logs:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// server-everything (2025-11-25 only) as `everything`, granted all three:
+/// it registers its sampling, elicitation and roots tools once it sees the
+/// host declare them, and each one's question reaches the client.
+pub async fn everything_asks_the_client(link: Link, era: Era) {
+    let config = ConfigBuilder::new()
+        .upstream(
+            "everything",
+            &format!(
+                "command = {}\ngrants = {{ sampling = true, elicitation = true, roots = true }}",
+                toml_array(&everything_stdio_command())
+            ),
+        )
+        .write();
+    let client = AnsweringClient::new(era, json!({"name": "Ada", "check": true}));
+    let session = connect_answering(&config, link, era, client).await;
+    let tools = [
+        "everything_trigger-sampling-request",
+        "everything_trigger-elicitation-request",
+        "everything_get-roots-list",
+    ];
+    let started = Instant::now();
+    loop {
+        let listed = session.peer.list_all_tools().await.expect("tools/list");
+        let names: Vec<&str> = listed.iter().map(|t| t.name.as_ref()).collect();
+        if tools.iter().all(|tool| names.contains(tool)) {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "server-everything never offered {tools:?}: {names:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let (failed, sampled) = call(
+        &session,
+        "everything_trigger-sampling-request",
+        json!({"prompt": "hello everything"}),
+    )
+    .await;
+    assert!(!failed, "{sampled}");
+    assert!(sampled.contains("model says: "), "{sampled}");
+    assert!(sampled.contains("hello everything"), "{sampled}");
+
+    let (failed, elicited) = call(
+        &session,
+        "everything_trigger-elicitation-request",
+        json!({}),
+    )
+    .await;
+    assert!(!failed, "{elicited}");
+    assert!(elicited.contains("Ada"), "{elicited}");
+
+    let (failed, roots) = call(&session, "everything_get-roots-list", json!({})).await;
+    assert!(!failed, "{roots}");
+    assert!(roots.contains(CLIENT_ROOT), "{roots}");
+
+    let asked = asked(&session);
+    for method in ["sampling/createMessage", "elicitation/create", "roots/list"] {
+        assert!(
+            asked.iter().any(|m| m == method),
+            "{method} never reached the client: {asked:?}"
+        );
     }
 }
