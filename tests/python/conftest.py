@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -24,6 +25,9 @@ from pathlib import Path
 import pytest
 from mcp import StdioServerParameters
 
+ROOT = Path(__file__).resolve().parents[2]
+EVERYTHING_JS = ROOT / "tests/upstreams/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+NODE_OVERRIDE = "SWITCHBOARD_E2E_NODE"
 ENV_BIN = "SWITCHBOARD_BIN"
 ENV_WASM_DIR = "SWITCHBOARD_WASM_DIR"
 TESTKIT = "testkit_fixture.wasm"
@@ -59,6 +63,23 @@ def _artifacts() -> Artifacts:
 
 
 _ARTIFACTS = pytest.StashKey[Artifacts]()
+
+
+def require_installed(path: Path) -> Path:
+    """`path`, which tests/upstreams/install.sh installs."""
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run tests/upstreams/install.sh", pytrace=False)
+    return path
+
+
+def node_binary() -> str:
+    """The `node` that runs server-everything."""
+    if override := os.environ.get(NODE_OVERRIDE):
+        return override
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail(f"no `node` on PATH (set {NODE_OVERRIDE}); server-everything needs Node >= 20", pytrace=False)
+    return str(Path(node).resolve())
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,16 +1,19 @@
-"""The Python `mcp` SDK (2.3) answering a plugin's questions through the real
-`switchboard` binary: its sampling, elicitation and roots callbacks, in both
-eras and over both transports.
+"""The Python `mcp` SDK (2.3) answering a plugin's and an upstream's questions
+through the real `switchboard` binary: its sampling, elicitation and roots
+callbacks, in both eras and over both transports.
 
 In `legacy` mode (2025-11-25) the host sends the requests on the session and
 the SDK calls the callbacks; in `auto` mode (2026-07-28) the host answers
 `input_required` and the SDK's own driver calls the same callbacks and
-retries. The host serves the conformance fixture as `fx_*`, granted all
-three kinds of question.
+retries. The host serves the conformance fixture as `fx_*` and
+@modelcontextprotocol/server-everything (a 2025-11-25 server, which sends
+its questions as requests) as `everything_*`, both granted all three kinds
+of question.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +24,7 @@ import mcp.types as types
 import pytest
 from mcp import Client, StdioServerParameters
 
-from conftest import Artifacts, serve_http
+from conftest import EVERYTHING_JS, Artifacts, node_binary, require_installed, serve_http
 
 pytestmark = pytest.mark.anyio
 
@@ -43,6 +46,10 @@ def asking_config(artifacts: Artifacts, tmp_path_factory: pytest.TempPathFactory
         "grants.sampling = true\n"
         "grants.elicitation = true\n"
         "grants.roots = true\n"
+        "\n"
+        "[upstreams.everything]\n"
+        f"command = {json.dumps([node_binary(), str(require_installed(EVERYTHING_JS)), 'stdio'])}\n"
+        "grants = { sampling = true, elicitation = true, roots = true }\n"
     )
     return config
 
@@ -124,3 +131,38 @@ async def test_the_sdk_callbacks_answer_a_plugins_questions(server_and_mode: tup
         # The SDK may fulfil one round's questions in any order.
         answers.asked[:2] == ["sampling", "elicitation"] and sorted(answers.asked[2:]) == ["elicitation", "roots", "sampling"]
     ), answers.asked
+
+
+EVERYTHING_ASKS = ["everything_trigger-sampling-request", "everything_trigger-elicitation-request", "everything_get-roots-list"]
+
+
+async def test_the_sdk_callbacks_answer_server_everythings_questions(server_and_mode: tuple[Any, str]) -> None:
+    server, mode = server_and_mode
+    answers = Answers()
+    with anyio.fail_after(TEST_TIMEOUT_S * 2):
+        async with Client(
+            server,
+            mode=mode,
+            read_timeout_seconds=TEST_TIMEOUT_S,
+            sampling_callback=answers.sampling,
+            elicitation_callback=answers.elicitation,
+            list_roots_callback=answers.roots,
+        ) as client:
+            # server-everything registers these once it sees the host
+            # declare the capabilities; the host lists them when told.
+            while True:
+                listed = await client.list_tools()
+                names = {tool.name for tool in listed.tools}
+                if all(name in names for name in EVERYTHING_ASKS):
+                    break
+                await anyio.sleep(0.1)
+            sampled = text_of(await client.call_tool("everything_trigger-sampling-request", {"prompt": "hi there"}))
+            assert "python model: " in sampled and "hi there" in sampled, sampled
+            elicited = text_of(await client.call_tool("everything_trigger-elicitation-request", {}))
+            assert "Grace" in elicited, elicited
+            roots = text_of(await client.call_tool("everything_get-roots-list", {}))
+            assert ROOT_URI in roots, roots
+    # server-everything keeps the roots it got first for the whole session
+    # (the host's one session with it), so only the first client is asked.
+    for kind in ["sampling", "elicitation"]:
+        assert kind in answers.asked, answers.asked

@@ -37,7 +37,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import sys
 import time
 import urllib.error
@@ -56,7 +55,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from pydantic import BaseModel, ValidationError
 
-from conftest import HttpHost, serve_http
+from conftest import EVERYTHING_JS, HttpHost, node_binary, require_installed, serve_http
 
 pytestmark = pytest.mark.anyio
 
@@ -67,10 +66,8 @@ STARTUP_TIMEOUT_S = 90.0
 
 ROOT = Path(__file__).resolve().parents[2]
 UPSTREAMS = ROOT / "tests" / "upstreams"
-EVERYTHING_JS = UPSTREAMS / "node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 EVERYTHING_DOC = UPSTREAMS / "node_modules/@modelcontextprotocol/server-everything/dist/docs/architecture.md"
 TIME_SERVER = UPSTREAMS / ".venv/bin/mcp-server-time"
-NODE_OVERRIDE = "SWITCHBOARD_E2E_NODE"
 
 # The modern-era upstream: run with this interpreter (the test venv, which has
 # `mcp` 2.3), so it speaks 2026-07-28 to the host.
@@ -140,7 +137,7 @@ class ResourceCase:
 
     def expected_text(self) -> str:
         if self.upstream == "everything":
-            return _require(EVERYTHING_DOC).read_text()
+            return require_installed(EVERYTHING_DOC).read_text()
         return "hello from the modern upstream"
 
     def check(self, result: dict[str, Any]) -> None:
@@ -197,21 +194,6 @@ MODES = [
 # ------------------------------------------------------------ the host setup
 
 
-def _require(path: Path) -> Path:
-    if not path.is_file():
-        pytest.fail(f"{path} is missing: run tests/upstreams/install.sh", pytrace=False)
-    return path
-
-
-def _node() -> str:
-    if override := os.environ.get(NODE_OVERRIDE):
-        return override
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail(f"no `node` on PATH (set {NODE_OVERRIDE}); server-everything needs Node >= 20", pytrace=False)
-    return str(Path(node).resolve())
-
-
 def _toml_array(items: list[str]) -> str:
     # A JSON array of strings is a valid TOML array.
     return json.dumps(items)
@@ -231,10 +213,10 @@ def host_config(artifacts: Any, tmp_path_factory: pytest.TempPathFactory) -> Pat
         f"component = {json.dumps(str(artifacts.wasm_dir / 'testkit_fixture.wasm'))}\n"
         "\n"
         "[upstreams.everything]\n"
-        f"command = {_toml_array([_node(), str(_require(EVERYTHING_JS)), 'stdio'])}\n"
+        f"command = {_toml_array([node_binary(), str(require_installed(EVERYTHING_JS)), 'stdio'])}\n"
         "\n"
         "[upstreams.time]\n"
-        f"command = {_toml_array([str(_require(TIME_SERVER)), '--local-timezone', 'UTC'])}\n"
+        f"command = {_toml_array([str(require_installed(TIME_SERVER)), '--local-timezone', 'UTC'])}\n"
         "\n"
         "[upstreams.modern]\n"
         f"command = {_toml_array([sys.executable, str(modern_script)])}\n"
