@@ -47,7 +47,7 @@ EVERYTHING_DOCS="$EVERYTHING_DIR/dist/docs"
 
 # --- 3. The host, the fixture and the demo plugins -------------------------
 source "$ROOT/tests/host.sh"
-DEMO_PLUGINS=(text-tools json-tools codec-tools pipeline-tools)
+DEMO_PLUGINS=(text-tools json-tools codec-tools pipeline-tools notes-tools)
 build_host testkit-fixture conformance-fixture "${DEMO_PLUGINS[@]}"
 host_workdir clients
 
@@ -96,6 +96,8 @@ mkdir -p "$WORK/home"
 sed -e "s#\"target/wasm32-wasip2/release/#\"$WASM_DIR/#" \
     -e "s#^\[server\]\$#[server]\ncache_dir = $(json_str "$WORK/cache")#" \
     "$ROOT/switchboard.toml" >"$WORK/demo.toml"
+# The folder the demo grants the notes plugin, beside the config.
+mkdir -p "$WORK/target/demo-notes"
 start_host "$BIN" "$WORK/demo.toml" 90
 
 # no_findings FILE: the Inspector's JSON envelope lists tools and no

@@ -26,10 +26,12 @@ pub enum Fixture {
     Text,
     Json,
     Codec,
+    /// The notes plugin: resources, a prompt, an elicitation.
+    Notes,
 }
 
 impl Fixture {
-    pub const ALL: [Fixture; 10] = [
+    pub const ALL: [Fixture; 11] = [
         Fixture::Testkit,
         Fixture::Conformance,
         Fixture::BadSchema,
@@ -40,6 +42,7 @@ impl Fixture {
         Fixture::Text,
         Fixture::Json,
         Fixture::Codec,
+        Fixture::Notes,
     ];
 
     pub fn package(self) -> &'static str {
@@ -54,6 +57,7 @@ impl Fixture {
             Fixture::Text => "text-tools",
             Fixture::Json => "json-tools",
             Fixture::Codec => "codec-tools",
+            Fixture::Notes => "notes-tools",
         }
     }
 

@@ -14,6 +14,7 @@ mod http;
 mod malformed;
 mod mcp;
 mod metrics;
+mod notes;
 mod oauth;
 mod reload;
 mod sandbox;
@@ -131,5 +132,13 @@ mod upstreams_asking_the_client {
         ungranted_upstream_questions_are_refused,
         upstream_logs_reach_the_client,
         everything_asks_the_client,
+    );
+}
+
+/// Named apart: the `mcp` scenarios already use the per-link modules.
+mod notes_plugin {
+    each_link_and_era!(notes:
+        a_notebook_through_a_client,
+        a_delete_the_user_refuses_keeps_the_note,
     );
 }
