@@ -10,10 +10,10 @@
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
-    ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationCapability, ListRootsResult,
-    ProtocolVersion, Role, Root, RootsCapabilities, SamplingCapability, SamplingMessage,
-    SamplingMessageContentBlock,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig,
+    CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams, ElicitResult,
+    ElicitationAction, ElicitationCapability, ListRootsResult, ProtocolVersion, Role, Root,
+    RootsCapabilities, SamplingCapability, SamplingMessage, SamplingMessageContentBlock,
 };
 use rmcp::service::{RequestContext, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
@@ -21,7 +21,7 @@ use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::{ClientHandler, ErrorData, RoleClient};
 use serde_json::{Value, json};
 
-use crate::client::{Era, Link, Wire, start_client_with};
+use crate::client::{Era, Link, Wire, start_client_with, text};
 use crate::config::ConfigFile;
 use crate::host::Host;
 
@@ -136,6 +136,26 @@ pub struct AnsweringSession {
     pub wire: Wire,
     pub client: AnsweringClient,
     pub host: Host,
+}
+
+impl AnsweringSession {
+    /// Calls `tool` with `arguments` (a JSON object); panics if the request
+    /// itself fails.
+    pub async fn call(&self, tool: &str, arguments: Value) -> CallToolResult {
+        let mut params = CallToolRequestParams::new(tool.to_owned());
+        params.arguments = arguments.as_object().cloned();
+        self.peer
+            .call_tool(params)
+            .await
+            .unwrap_or_else(|e| panic!("{tool} failed: {e}"))
+    }
+
+    /// Calls `tool` and answers its text, asserting it succeeded.
+    pub async fn call_ok(&self, tool: &str, arguments: Value) -> String {
+        let result = self.call(tool, arguments).await;
+        assert_ne!(result.is_error, Some(true), "{tool}: {}", text(&result));
+        text(&result)
+    }
 }
 
 /// Starts a host for `config` and connects `client` in `era` over `link`.

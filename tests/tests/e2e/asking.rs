@@ -8,7 +8,7 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ErrorCode, GetPromptRequestParams, InputResponses,
 };
 use rmcp::service::ServiceError;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use switchboard_e2e::answering::{
     AnsweringClient, AnsweringSession, CLIENT_ROOT, connect_answering, sampled_reply,
 };
@@ -28,22 +28,6 @@ fn config() -> switchboard_e2e::ConfigFile {
 /// What the answering client's user fills into every form.
 fn form() -> Value {
     json!({"name": "Ada", "color": "teal", "username": "ada", "email": "ada@example.com", "context": "notes"})
-}
-
-fn arguments(value: Value) -> Option<Map<String, Value>> {
-    value.as_object().cloned()
-}
-
-async fn call(session: &AnsweringSession, name: &str, args: Value) -> String {
-    let mut params = CallToolRequestParams::new(name.to_owned());
-    params.arguments = arguments(args);
-    let result = session
-        .peer
-        .call_tool(params)
-        .await
-        .unwrap_or_else(|e| panic!("{name} failed: {e}"));
-    assert_ne!(result.is_error, Some(true), "{name}: {}", text(&result));
-    text(&result)
 }
 
 /// How many `input_required` results the client received.
@@ -75,32 +59,30 @@ pub async fn plugins_ask_the_client(link: Link, era: Era) {
     let client = AnsweringClient::new(era, form());
     let session = connect_answering(&config, link, era, client).await;
 
-    let sampled = call(&session, "fx_test_sampling", json!({"prompt": "hello"})).await;
+    let sampled = session
+        .call_ok("fx_test_sampling", json!({"prompt": "hello"}))
+        .await;
     assert_eq!(sampled, format!("LLM response: {}", sampled_reply("hello")));
-    let elicited = call(&session, "fx_test_elicitation", json!({"message": "Who?"})).await;
+    let elicited = session
+        .call_ok("fx_test_elicitation", json!({"message": "Who?"}))
+        .await;
     assert!(
         elicited.starts_with("User response: action=accept")
             && elicited.contains(r#""username":"ada""#),
         "{elicited}"
     );
-    let all = call(
-        &session,
-        "fx_test_input_required_result_multiple_inputs",
-        json!({}),
-    )
-    .await;
+    let all = session
+        .call_ok("fx_test_input_required_result_multiple_inputs", json!({}))
+        .await;
     assert!(
         all.contains(r#""name":"Ada""#)
             && all.contains(&sampled_reply("Generate a greeting"))
             && all.contains(CLIENT_ROOT),
         "{all}"
     );
-    let two_steps = call(
-        &session,
-        "fx_test_input_required_result_multi_round",
-        json!({}),
-    )
-    .await;
+    let two_steps = session
+        .call_ok("fx_test_input_required_result_multi_round", json!({}))
+        .await;
     assert_eq!(two_steps, "Ada likes teal");
 
     let prompt = session

@@ -7,12 +7,12 @@
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    ArgumentInfo, CallToolRequestParams, CompleteRequestParams, GetPromptRequestParams,
-    ReadResourceRequestParams, Reference,
+    ArgumentInfo, CompleteRequestParams, GetPromptRequestParams, ReadResourceRequestParams,
+    Reference,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use switchboard_e2e::answering::{AnsweringClient, AnsweringSession, connect_answering};
-use switchboard_e2e::{ConfigBuilder, ConfigFile, Era, Fixture, Link, PATIENCE, text};
+use switchboard_e2e::{ConfigBuilder, ConfigFile, Era, Fixture, Link, PATIENCE};
 
 const GROCERIES: &str = "plugin://notes/notes://groceries";
 const INDEX: &str = "plugin://notes/notes://index";
@@ -29,18 +29,6 @@ fn config() -> ConfigFile {
         .write();
     std::fs::create_dir(config.dir().join("notes")).expect("create the notes folder");
     config
-}
-
-async fn call(session: &AnsweringSession, tool: &str, arguments: Value) -> String {
-    let mut params = CallToolRequestParams::new(tool.to_owned());
-    params.arguments = arguments.as_object().cloned();
-    let result = session
-        .peer
-        .call_tool(params)
-        .await
-        .unwrap_or_else(|e| panic!("{tool} failed: {e}"));
-    assert_ne!(result.is_error, Some(true), "{tool}: {}", text(&result));
-    text(&result)
 }
 
 async fn read(session: &AnsweringSession, uri: &str) -> String {
@@ -91,25 +79,21 @@ pub async fn a_notebook_through_a_client(link: Link, era: Era) {
     let session = connect_answering(&config, link, era, client).await;
 
     assert_eq!(
-        call(
-            &session,
-            "notes_write",
-            json!({"name": "groceries", "text": "milk"})
-        )
-        .await,
+        session
+            .call_ok("notes_write", json!({"name": "groceries", "text": "milk"}))
+            .await,
         "created note `groceries`"
     );
-    call(
-        &session,
-        "notes_append",
-        json!({"name": "groceries", "line": "eggs"}),
-    )
-    .await;
+    session
+        .call_ok("notes_append", json!({"name": "groceries", "line": "eggs"}))
+        .await;
     until_listed(&session, GROCERIES, true).await;
     assert_eq!(read(&session, GROCERIES).await, "milk\neggs");
     assert!(read(&session, INDEX).await.contains("- groceries: milk"));
     assert_eq!(
-        call(&session, "notes_search", json!({"text": "EGG"})).await,
+        session
+            .call_ok("notes_search", json!({"text": "EGG"}))
+            .await,
         "groceries: eggs"
     );
 
@@ -142,7 +126,9 @@ pub async fn a_notebook_through_a_client(link: Link, era: Era) {
     assert_eq!(completed.completion.values, ["groceries"]);
 
     assert_eq!(
-        call(&session, "notes_delete", json!({"name": "groceries"})).await,
+        session
+            .call_ok("notes_delete", json!({"name": "groceries"}))
+            .await,
         "deleted note `groceries`"
     );
     assert_eq!(elicitations(&session), 1, "the user was asked once");
@@ -157,7 +143,9 @@ pub async fn a_delete_the_user_refuses_keeps_the_note(link: Link, era: Era) {
     let client = AnsweringClient::new(era, json!({"delete": false}));
     let session = connect_answering(&config, link, era, client).await;
     assert_eq!(
-        call(&session, "notes_delete", json!({"name": "todo"})).await,
+        session
+            .call_ok("notes_delete", json!({"name": "todo"}))
+            .await,
         "kept note `todo`: the user said no"
     );
     assert_eq!(elicitations(&session), 1);

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use rmcp::model::{CallToolRequestParams, LoggingLevel};
+use rmcp::model::LoggingLevel;
 use serde_json::{Value, json};
 use switchboard_e2e::answering::{
     AnsweringClient, AnsweringSession, CLIENT_ROOT, connect_answering, sampled_reply,
@@ -39,13 +39,7 @@ async fn ask(session: &AnsweringSession, kind: &str, prompt: &str) -> (bool, Str
 
 /// Calls `tool`: (whether it failed, its text).
 async fn call(session: &AnsweringSession, tool: &str, arguments: Value) -> (bool, String) {
-    let mut params = CallToolRequestParams::new(tool.to_owned());
-    params.arguments = arguments.as_object().cloned();
-    let result = session
-        .peer
-        .call_tool(params)
-        .await
-        .unwrap_or_else(|e| panic!("{tool} failed: {e}"));
+    let result = session.call(tool, arguments).await;
     (result.is_error == Some(true), text(&result))
 }
 
