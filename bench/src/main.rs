@@ -10,6 +10,7 @@
 //! the same rmcp client, and the Wasm call path against a bare wasmtime
 //! harness. Figures go to stdout; BENCHMARKS.md records the latest run.
 
+mod asking;
 mod native;
 mod procs;
 mod stats;
@@ -140,6 +141,8 @@ struct Paths {
     root: PathBuf,
     host: PathBuf,
     testkit: PathBuf,
+    /// The conformance fixture (section 8: it asks the client).
+    conformance: PathBuf,
     me: PathBuf,
     work: tempfile::TempDir,
 }
@@ -156,6 +159,7 @@ impl Paths {
         Ok(Self {
             host: target.join("release/switchboard"),
             testkit: target.join("wasm32-wasip2/release/testkit_fixture.wasm"),
+            conformance: target.join("wasm32-wasip2/release/conformance_fixture.wasm"),
             me: std::env::current_exe()?,
             work: tempfile::Builder::new()
                 .prefix("switchboard-bench-")
@@ -310,14 +314,16 @@ async fn bench(sizes: Sizes, build: bool) -> anyhow::Result<()> {
                 "--release",
                 "-p",
                 "testkit-fixture",
+                "-p",
+                "conformance-fixture",
             ],
         )?;
     }
-    for needed in [&paths.host, &paths.testkit] {
+    for needed in [&paths.host, &paths.testkit, &paths.conformance] {
         if !needed.exists() {
             bail!(
                 "{} is missing: run `cargo build --release -p switchboard` and \
-                 `cargo build --target wasm32-wasip2 --release -p testkit-fixture`",
+                 `cargo build --target wasm32-wasip2 --release -p testkit-fixture -p conformance-fixture`",
                 needed.display()
             );
         }
@@ -362,6 +368,7 @@ async fn bench(sizes: Sizes, build: bool) -> anyhow::Result<()> {
 
     throughput(&paths, e2e_str, sizes, &mut f).await?;
     startup_and_memory(&paths, sizes, &mut f).await?;
+    asking::input_round_trip(&paths, sizes).await?;
 
     verdicts(&f);
     println!();

@@ -11,7 +11,7 @@ use rmcp::service::RunningService;
 use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, Transport};
-use rmcp::{ClientLifecycleMode, ClientServiceExt, RoleClient};
+use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -174,6 +174,33 @@ async fn connect_in<T>(transport: T, era: Era) -> anyhow::Result<Client>
 where
     T: Transport<RoleClient> + 'static,
 {
+    connect_with(transport, era, ClientConfig::default()).await
+}
+
+/// As [`connect_http_in`], with `handler` answering the server's requests
+/// (and declaring the capabilities for them).
+pub async fn connect_http_with<H: ClientHandler>(
+    url: &str,
+    http: reqwest::Client,
+    era: Era,
+    handler: H,
+) -> anyhow::Result<RunningService<RoleClient, H>> {
+    let transport = StreamableHttpClientTransport::with_client(
+        http,
+        StreamableHttpClientTransportConfig::with_uri(url.to_owned()),
+    );
+    connect_with(transport, era, handler).await
+}
+
+async fn connect_with<T, H>(
+    transport: T,
+    era: Era,
+    handler: H,
+) -> anyhow::Result<RunningService<RoleClient, H>>
+where
+    T: Transport<RoleClient> + 'static,
+    H: ClientHandler,
+{
     let lifecycle = match era {
         Era::Modern => ClientLifecycleMode::Auto {
             preferred_versions: vec![ProtocolVersion::V_2026_07_28],
@@ -181,7 +208,7 @@ where
         },
         Era::Legacy => ClientLifecycleMode::Initialize,
     };
-    let client = ClientConfig::default()
+    let client = handler
         .serve_with_lifecycle(transport, lifecycle)
         .await
         .context("MCP client connect")?;
@@ -196,7 +223,13 @@ where
 }
 
 /// One `tools/call`; a JSON-RPC error or an `isError` result is an error.
-pub async fn call(client: &Client, tool: &str, arguments: &JsonObject) -> anyhow::Result<()> {
+/// An `input_required` result is fulfilled through the client's handler
+/// and retried (rmcp does that inside `call_tool`).
+pub async fn call<H: ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    tool: &str,
+    arguments: &JsonObject,
+) -> anyhow::Result<()> {
     let result = client
         .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments.clone()))
         .await

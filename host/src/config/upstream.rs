@@ -552,6 +552,28 @@ breaker_failures = 2
     }
 
     #[test]
+    fn questions_to_the_client_are_off_until_granted() {
+        let config = parse(
+            "[upstreams.quiet]\ncommand = [\"a\"]\n\n[upstreams.asks]\ncommand = [\"a\"]\ngrants = { sampling = true, roots = true }\n",
+        )
+        .expect("valid");
+        let grants = |name: &str| {
+            config
+                .upstreams
+                .iter()
+                .find(|u| u.name == name)
+                .map(|u| u.client_requests)
+                .expect("configured")
+        };
+        assert_eq!(
+            grants("quiet"),
+            super::super::ClientRequestGrants::default()
+        );
+        let asks = grants("asks");
+        assert!(asks.sampling && asks.roots && !asks.elicitation);
+    }
+
+    #[test]
     fn mistakes_name_the_key_and_line() {
         let cases = [
             (
@@ -618,6 +640,11 @@ breaker_failures = 2
                 "[plugins.x]\ncomponent = \"x.wasm\"\n[upstreams.x]\ncommand = [\"a\"]\n",
                 "upstreams.x",
                 "share one namespace",
+            ),
+            (
+                "[upstreams.x]\ncommand = [\"a\"]\ngrants = { tools = [\"y\"] }\n",
+                "tools",
+                "line 3",
             ),
         ];
         for (text, key, message) in cases {
