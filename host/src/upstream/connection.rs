@@ -25,11 +25,11 @@ use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt as _};
 use tokio_util::sync::CancellationToken;
 
+use super::asking;
 use crate::changes::{ListChanged, PendingChanges};
 use crate::client_input::{Answer, Ask, InputPending, Question};
 use crate::config::{ClientRequestGrants, Endpoint};
-use crate::dispatch::{CallScope, Caller, ClientEvent};
-use crate::provider::{FailureKind, ToolFailure};
+use crate::dispatch::{CallScope, ClientEvent};
 
 /// Calls in flight on one connection by progress token: where their
 /// progress and logs go, and whom the upstream's questions reach.
@@ -134,37 +134,14 @@ impl UpstreamClient {
             .progress
             .only_call()
             .map_err(|why| refuse(format!("{} cannot be forwarded: {why}", kind.method())))?;
-        let caller = Caller::Upstream(self.upstream.to_string());
-        if !self.grants.allows(kind) {
-            let failure = ToolFailure::new(
-                FailureKind::Denied,
-                format!(
-                    "upstream `{}` may not send {}: grant it with `grants.{} = true` in [upstreams.{}]",
-                    self.upstream,
-                    kind.method(),
-                    kind.as_str(),
-                    self.upstream
-                ),
-            );
-            route.scope.dispatcher.audit_refused(
-                &caller,
-                kind.method(),
-                &failure,
-                &route.scope.trace,
-            );
-            return Err(refuse(failure.message));
-        }
         let n = route.asked.fetch_add(1, Ordering::SeqCst) + 1;
         let question = Question {
             key: format!("{}-{n}", self.upstream),
             ask,
         };
-        let scope = &route.scope;
-        match scope
-            .dispatcher
-            .ask_client(&caller, vec![question], scope)
-            .await
-        {
+        let asked =
+            asking::ask_client(&self.upstream, self.grants, vec![question], &route.scope).await;
+        match asked {
             Ok(mut answers) => match answers.pop() {
                 Some(Ok(answer)) => Ok(answer),
                 Some(Err(failure)) => Err(refuse(failure.message)),

@@ -4,6 +4,7 @@
 //! ([`breaker`]). Its tools, resources and prompts are served to clients
 //! under namespaced names.
 
+mod asking;
 mod breaker;
 mod connection;
 mod replica;
@@ -19,8 +20,8 @@ use opentelemetry::trace::SpanKind;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientRequest,
     CompleteRequestParams, CompleteResult, ErrorCode, GetPromptRequestParams, GetPromptResult,
-    JsonObject, Prompt, ReadResourceRequestParams, ReadResourceResult, Resource, ResourceTemplate,
-    ServerCapabilities, ServerResult, Tool,
+    InputRequiredResult, JsonObject, Prompt, ReadResourceRequestParams, ReadResourceResult,
+    Resource, ResourceTemplate, ServerCapabilities, ServerResult, Tool,
 };
 use rmcp::service::{PeerRequestOptions, ServiceError};
 use rmcp::{Peer, RoleClient};
@@ -28,6 +29,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::changes::{ListChanged, PendingChanges};
+use crate::client_input::InputPending;
 use crate::config::UpstreamConfig;
 use crate::dispatch::CallScope;
 use crate::provider::{FailureKind, Offers, Provider, ToolFailure, ToolSpec, Watch};
@@ -494,10 +496,9 @@ impl Upstream {
     ) -> Result<rmcp::model::CallToolResult, ToolFailure> {
         let started = Instant::now();
         let span = self.span("tools/call", Some(tool), &scope);
-        let mut params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
-        span.context().inject(&mut params.meta);
-        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-        let outcome = self.send_call(tool, request, started, &scope).await;
+        let outcome = self
+            .call_in_rounds(tool, arguments, started, &span, &scope)
+            .await;
         match &outcome {
             Err(failure) => span.fail(failure.kind.as_str(), &failure.message),
             Ok(result) if result.is_error == Some(true) => {
@@ -514,7 +515,7 @@ impl Upstream {
         request: ClientRequest,
         started: Instant,
         scope: &CallScope,
-    ) -> Result<rmcp::model::CallToolResult, ToolFailure> {
+    ) -> Result<CallReply, ToolFailure> {
         // A replica whose connection closed since it was picked never got the
         // request: mark it and pick again (safe, nothing was sent).
         let (link, in_flight, replica, handle) = loop {
@@ -586,14 +587,18 @@ impl Upstream {
         match outcome {
             Ok(ServerResult::CallToolResult(result)) => {
                 in_flight.succeeded();
-                Ok(result)
+                Ok(CallReply::Done(result))
+            }
+            Ok(ServerResult::InputRequiredResult(result)) => {
+                in_flight.succeeded();
+                Ok(CallReply::InputRequired(result))
             }
             Ok(_) => {
                 in_flight.succeeded();
                 Err(ToolFailure::new(
                     FailureKind::Failed,
                     format!(
-                        "upstream `{}` answered `{tool}` with something other than a tool result (tasks and input requests are not supported)",
+                        "upstream `{}` answered `{tool}` with something other than a tool result (tasks are not supported)",
                         self.name()
                     ),
                 ))
@@ -655,6 +660,78 @@ impl Shared {
         }
         self.store_listing(fresh, Some(kind));
         Ok(())
+    }
+}
+
+/// What an upstream answered a tool call with.
+enum CallReply {
+    Done(rmcp::model::CallToolResult),
+    /// A 2026-07-28 server wants the client's input first.
+    InputRequired(InputRequiredResult),
+}
+
+/// Rounds one call may take with an upstream that keeps asking.
+const MAX_INPUT_ROUNDS: usize = 8;
+
+impl Upstream {
+    /// Calls `tool`, and while a 2026-07-28 upstream answers
+    /// `input_required`, asks the client (in its era) and calls again with
+    /// the answers and the upstream's `requestState`. A 2026-07-28 client
+    /// answers in its next request: this run then ends `input_required`,
+    /// and its retry runs the call from the start, the upstream's questions
+    /// answered from the client's responses (the state never leaves the
+    /// host).
+    async fn call_in_rounds(
+        &self,
+        tool: &str,
+        arguments: JsonObject,
+        started: Instant,
+        span: &RequestSpan,
+        scope: &CallScope,
+    ) -> Result<rmcp::model::CallToolResult, ToolFailure> {
+        let mut responses = None;
+        let mut state = None;
+        for _ in 0..MAX_INPUT_ROUNDS {
+            let mut params =
+                CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments.clone());
+            params.input_responses = responses.take();
+            params.request_state = state.take();
+            span.context().inject(&mut params.meta);
+            let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+            let asked = match self.send_call(tool, request, started, scope).await? {
+                CallReply::Done(result) => return Ok(result),
+                CallReply::InputRequired(asked) => asked,
+            };
+            let (keys, questions): (Vec<String>, Vec<_>) =
+                asking::questions_of(self.name(), asked.input_requests.unwrap_or_default())
+                    .into_iter()
+                    .unzip();
+            let answers = asking::ask_client(
+                self.name(),
+                self.shared.config.client_requests,
+                questions,
+                scope,
+            )
+            .await
+            .map_err(|InputPending| {
+                ToolFailure::new(
+                    FailureKind::InputRequired,
+                    format!(
+                        "`{tool}` on upstream `{}` needs the client's input",
+                        self.name()
+                    ),
+                )
+            })?;
+            responses = Some(asking::responses_of(keys, answers)?);
+            state = asked.request_state;
+        }
+        Err(ToolFailure::new(
+            FailureKind::Failed,
+            format!(
+                "upstream `{}` still asked for input after {MAX_INPUT_ROUNDS} rounds of `{tool}`",
+                self.name()
+            ),
+        ))
     }
 }
 

@@ -132,6 +132,7 @@ mod upstreams_asking_the_client {
         ungranted_upstream_questions_are_refused,
         upstream_logs_reach_the_client,
         everything_asks_the_client,
+        modern_upstreams_ask_in_rounds,
     );
 }
 

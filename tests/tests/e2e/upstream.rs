@@ -24,9 +24,10 @@ use switchboard_e2e::{
 };
 
 /// The fixture's tools, as it names them.
-pub const FIXTURE_TOOLS: [&str; 12] = [
+pub const FIXTURE_TOOLS: [&str; 13] = [
     "add_tool",
     "ask",
+    "ask_in_rounds",
     "echo",
     "exit",
     "hang",

@@ -2,7 +2,8 @@
 //! `elicitation/create`, `roots/list`) reach the client of that call in the
 //! client's era: as requests on a 2025-11-25 session, as `input_required`
 //! rounds for a 2026-07-28 client (the host runs the upstream call again
-//! with the answers). Each kind is off unless the admin grants it. Its logs
+//! with the answers). A 2026-07-28 upstream's own `input_required` rounds
+//! bridge the same way. Each kind is off unless the admin grants it. Its logs
 //! during the call reach that client too, attributed to it. Both with the
 //! upstream fixture and with `@modelcontextprotocol/server-everything`.
 
@@ -22,8 +23,15 @@ use switchboard_e2e::{
 /// The upstream fixture as `up`, speaking 2025-11-25 (whose servers send
 /// requests), with `grants`.
 fn config(grants: &str) -> ConfigFile {
+    config_in(Era::Legacy, grants)
+}
+
+/// The upstream fixture as `up`, speaking `era`, with `grants`.
+fn config_in(era: Era, grants: &str) -> ConfigFile {
     let mut command = fixture_stdio_command("up");
-    command.push("--legacy".to_owned());
+    if era == Era::Legacy {
+        command.push("--legacy".to_owned());
+    }
     ConfigBuilder::new()
         .upstream(
             "up",
@@ -226,5 +234,40 @@ pub async fn everything_asks_the_client(link: Link, era: Era) {
             asked.iter().any(|m| m == method),
             "{method} never reached the client: {asked:?}"
         );
+    }
+}
+
+/// A 2026-07-28 upstream asks in `input_required` rounds, one question per
+/// round, its answers so far in its `requestState`: the host asks the
+/// client each (a 2025-11-25 session at once; a 2026-07-28 client in
+/// rounds of its own) and the upstream gets every answer.
+pub async fn modern_upstreams_ask_in_rounds(link: Link, era: Era) {
+    let config = config_in(
+        Era::Modern,
+        "grants = { sampling = true, elicitation = true, roots = true }",
+    );
+    let client = AnsweringClient::new(era, json!({"name": "Ada"}));
+    let session = connect_answering(&config, link, era, client).await;
+    let (failed, summary) = call(
+        &session,
+        "up_ask_in_rounds",
+        json!({"kinds": ["sampling", "elicitation", "roots"]}),
+    )
+    .await;
+    assert!(!failed, "{summary}");
+    assert!(
+        summary.contains(&sampled_reply("a question in rounds")),
+        "{summary}"
+    );
+    assert!(summary.contains("\"Ada\""), "{summary}");
+    assert!(summary.contains(CLIENT_ROOT), "{summary}");
+    assert_eq!(
+        asked(&session),
+        ["sampling/createMessage", "elicitation/create", "roots/list"]
+    );
+    let rounds = input_required_rounds(&session);
+    match era {
+        Era::Legacy => assert_eq!(rounds, 0),
+        Era::Modern => assert_eq!(rounds, 3, "one round of the client's per question"),
     }
 }

@@ -99,6 +99,12 @@ fn one() -> u32 {
 }
 
 #[derive(Deserialize, JsonSchema)]
+struct RoundsArgs {
+    /// What to ask, one per round: `sampling`, `elicitation` or `roots`.
+    kinds: Vec<String>,
+}
+
+#[derive(Deserialize, JsonSchema)]
 struct LogArgs {
     /// Sent at each level, debug to error, as `notifications/message`.
     message: String,
@@ -215,6 +221,12 @@ fn builtin_tools() -> Vec<Tool> {
             JsonObject::new(),
         )
         .with_input_schema::<AddToolArgs>(),
+        Tool::new(
+            "ask_in_rounds",
+            "Asks its client for each of `kinds` (sampling, elicitation, roots), one per input_required round (2026-07-28), the answers so far in its requestState; then lists what came back",
+            JsonObject::new(),
+        )
+        .with_input_schema::<RoundsArgs>(),
         Tool::new(
             "log",
             "Logs `message` at debug, info, warning and error (logger `fixture`), then answers",
@@ -390,6 +402,84 @@ fn structured<T: Serialize>(value: &T) -> CallToolResult {
     let mut result = CallToolResult::success(vec![ContentBlock::text(json.to_string())]);
     result.structured_content = Some(json);
     result
+}
+
+/// `ask_in_rounds`: the 2026-07-28 way to ask. The answers of earlier
+/// rounds travel in `requestState` (plain JSON: this is a test server);
+/// each round asks the first kind not answered yet, under the kind's name.
+#[allow(deprecated)]
+fn ask_in_rounds(request: &CallToolRequestParams) -> CallToolResponse {
+    use rmcp::model::{
+        CreateMessageRequest, CreateMessageRequestParams, ElicitRequest, ElicitRequestParams,
+        InputRequest, InputRequests, InputRequiredResult, ListRootsRequest, SamplingMessage,
+        SamplingMessageContentBlock,
+    };
+    let args = match parse::<RoundsArgs>(request) {
+        Ok(args) => args,
+        Err(result) => return (*result).into(),
+    };
+    let mut answered: BTreeMap<String, serde_json::Value> = match request.request_state.as_deref() {
+        None => BTreeMap::new(),
+        Some(state) => match serde_json::from_str(state) {
+            Ok(answered) => answered,
+            Err(e) => {
+                return CallToolResult::error(vec![ContentBlock::text(format!(
+                    "requestState is not what this server sent: {e}"
+                ))])
+                .into();
+            }
+        },
+    };
+    answered.extend(request.input_responses.clone().unwrap_or_default());
+    let Some(next) = args.kinds.iter().find(|kind| !answered.contains_key(*kind)) else {
+        let summary = args
+            .kinds
+            .iter()
+            .map(|kind| format!("{kind}: {}", answered[kind]))
+            .collect::<Vec<_>>()
+            .join("\n");
+        return CallToolResult::success(vec![ContentBlock::text(summary)]).into();
+    };
+    let question = match next.as_str() {
+        "sampling" => {
+            InputRequest::CreateMessage(CreateMessageRequest::new(CreateMessageRequestParams::new(
+                vec![SamplingMessage::new(
+                    Role::User,
+                    SamplingMessageContentBlock::text("a question in rounds"),
+                )],
+                100,
+            )))
+        }
+        "elicitation" => {
+            let schema = serde_json::from_value(serde_json::json!({
+                "type": "object",
+                "properties": {"name": {"type": "string"}},
+                "required": ["name"]
+            }))
+            .expect("a valid schema");
+            InputRequest::Elicitation(ElicitRequest::new(
+                ElicitRequestParams::FormElicitationParams {
+                    meta: None,
+                    message: "Your name?".into(),
+                    requested_schema: schema,
+                },
+            ))
+        }
+        "roots" => InputRequest::ListRoots(ListRootsRequest {
+            method: Default::default(),
+            extensions: Default::default(),
+        }),
+        other => {
+            return CallToolResult::error(vec![ContentBlock::text(format!(
+                "unknown kind `{other}`"
+            ))])
+            .into();
+        }
+    };
+    let mut requests = InputRequests::new();
+    requests.insert(next.clone(), question);
+    let state = serde_json::to_string(&answered).unwrap_or_default();
+    InputRequiredResult::new(Some(requests), Some(state)).into()
 }
 
 /// `log`: the message at four levels, then a result.
@@ -642,6 +732,9 @@ impl ServerHandler for Fixture {
             ));
         }
         self.0.calls.fetch_add(1, Ordering::SeqCst);
+        if request.name == "ask_in_rounds" {
+            return Ok(ask_in_rounds(&request));
+        }
         let result = match self.run(&request, context).await {
             Ok(result) => result,
             Err(result) => *result,
