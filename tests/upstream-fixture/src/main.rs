@@ -451,12 +451,7 @@ fn ask_in_rounds(request: &CallToolRequestParams) -> CallToolResponse {
             )))
         }
         "elicitation" => {
-            let schema = serde_json::from_value(serde_json::json!({
-                "type": "object",
-                "properties": {"name": {"type": "string"}},
-                "required": ["name"]
-            }))
-            .expect("a valid schema");
+            let schema = name_form();
             InputRequest::Elicitation(ElicitRequest::new(
                 ElicitRequestParams::FormElicitationParams {
                     meta: None,
@@ -480,6 +475,16 @@ fn ask_in_rounds(request: &CallToolRequestParams) -> CallToolResponse {
     requests.insert(next.clone(), question);
     let state = serde_json::to_string(&answered).unwrap_or_default();
     InputRequiredResult::new(Some(requests), Some(state)).into()
+}
+
+/// The form both ways of asking send: one required `name`.
+fn name_form() -> rmcp::model::ElicitationSchema {
+    serde_json::from_value(serde_json::json!({
+        "type": "object",
+        "properties": {"name": {"type": "string"}},
+        "required": ["name"]
+    }))
+    .expect("a valid schema")
 }
 
 /// `log`: the message at four levels, then a result.
@@ -524,12 +529,7 @@ async fn ask(peer: &Peer<RoleServer>, args: AskArgs) -> CallToolResult {
                 .map(|result| serde_json::to_value(&result.message.content).unwrap_or_default())
         }
         "elicitation" => {
-            let schema = serde_json::from_value(serde_json::json!({
-                "type": "object",
-                "properties": {"name": {"type": "string"}},
-                "required": ["name"]
-            }))
-            .expect("a valid schema");
+            let schema = name_form();
             let request = ServerRequest::ElicitRequest(ElicitRequest::new(
                 ElicitRequestParams::FormElicitationParams {
                     meta: None,
