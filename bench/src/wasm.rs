@@ -9,7 +9,7 @@ use wasmtime::{Engine, InstanceAllocationStrategy, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 wasmtime::component::bindgen!({
-    path: "../wit/v0.1.0",
+    path: "../wit/v0.2.0",
     world: "tool-provider",
     imports: { default: async | trappable },
     exports: { default: async },
@@ -56,6 +56,20 @@ impl host::Host for State {
         _total: Option<f64>,
         _message: Option<String>,
     ) -> wasmtime::Result<()> {
+        Ok(())
+    }
+
+    async fn ask(
+        &mut self,
+        questions: Vec<types::InputQuestion>,
+    ) -> wasmtime::Result<Vec<Result<types::InputAnswer, types::ToolError>>> {
+        Ok(questions
+            .iter()
+            .map(|_| Err(types::ToolError::Denied("bench harness".into())))
+            .collect())
+    }
+
+    async fn announce(&mut self, _change: types::Change) -> wasmtime::Result<()> {
         Ok(())
     }
 }
