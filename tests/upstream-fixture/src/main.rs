@@ -229,7 +229,7 @@ fn builtin_tools() -> Vec<Tool> {
         .with_input_schema::<RoundsArgs>(),
         Tool::new(
             "log",
-            "Logs `message` at debug, info, warning and error (logger `fixture`), then answers",
+            "Logs `message` at four levels, debug up to error (logger `fixture`), then answers",
             JsonObject::new(),
         )
         .with_input_schema::<LogArgs>(),
