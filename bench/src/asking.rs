@@ -21,7 +21,7 @@ use rmcp::{ClientHandler, ErrorData, RoleClient};
 
 use crate::procs::{self, Era, HttpServer};
 use crate::stats::{Samples, fmt, header, ratio, row};
-use crate::{Paths, Sizes};
+use crate::{Paths, Sizes, batch};
 
 /// A client whose model answers at once, so the rows measure the host.
 #[derive(Clone)]
@@ -58,21 +58,6 @@ impl ClientHandler for InstantModel {
 }
 
 type Answering = RunningService<RoleClient, InstantModel>;
-
-async fn batch(
-    client: &Answering,
-    tool: &str,
-    arguments: &JsonObject,
-    n: usize,
-) -> anyhow::Result<Samples> {
-    let mut samples = Samples::with_capacity(n);
-    for _ in 0..n {
-        let started = std::time::Instant::now();
-        procs::call(client, tool, arguments).await?;
-        samples.push(started.elapsed());
-    }
-    Ok(samples)
-}
 
 /// The config: the conformance fixture as `fx`, granted sampling.
 fn config(paths: &Paths, cache: &Path) -> anyhow::Result<std::path::PathBuf> {

@@ -247,8 +247,8 @@ fn chain_args() -> JsonObject {
 }
 
 /// `n` sequential calls, each timed.
-async fn batch(
-    client: &Client,
+async fn batch<H: rmcp::ClientHandler>(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, H>,
     tool: &str,
     arguments: &JsonObject,
     n: usize,

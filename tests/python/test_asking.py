@@ -97,6 +97,17 @@ class Answers:
         self.asked.append("elicitation")
         return types.ElicitResult(action="accept", content={"name": "Grace", "username": "grace", "email": "g@example.com"})
 
+    def client(self, server: Any, mode: str) -> Client:
+        """A client in `mode` whose callbacks are these."""
+        return Client(
+            server,
+            mode=mode,
+            read_timeout_seconds=TEST_TIMEOUT_S,
+            sampling_callback=self.sampling,
+            elicitation_callback=self.elicitation,
+            list_roots_callback=self.roots,
+        )
+
     async def roots(self, context: Any) -> types.ListRootsResult:
         self.asked.append("roots")
         return types.ListRootsResult(roots=[types.Root(uri=ROOT_URI, name="python client")])
@@ -111,14 +122,7 @@ async def test_the_sdk_callbacks_answer_a_plugins_questions(server_and_mode: tup
     server, mode = server_and_mode
     answers = Answers()
     with anyio.fail_after(TEST_TIMEOUT_S):
-        async with Client(
-            server,
-            mode=mode,
-            read_timeout_seconds=TEST_TIMEOUT_S,
-            sampling_callback=answers.sampling,
-            elicitation_callback=answers.elicitation,
-            list_roots_callback=answers.roots,
-        ) as client:
+        async with answers.client(server, mode) as client:
             sampled = await client.call_tool("fx_test_sampling", {"prompt": "hi"})
             assert text_of(sampled) == "LLM response: python model: hi"
             greeted = await client.call_tool("fx_test_input_required_result_elicitation", {})
@@ -140,14 +144,7 @@ async def test_the_sdk_callbacks_answer_server_everythings_questions(server_and_
     server, mode = server_and_mode
     answers = Answers()
     with anyio.fail_after(TEST_TIMEOUT_S * 2):
-        async with Client(
-            server,
-            mode=mode,
-            read_timeout_seconds=TEST_TIMEOUT_S,
-            sampling_callback=answers.sampling,
-            elicitation_callback=answers.elicitation,
-            list_roots_callback=answers.roots,
-        ) as client:
+        async with answers.client(server, mode) as client:
             # server-everything registers these once it sees the host
             # declare the capabilities; the host lists them when told.
             while True:

@@ -150,6 +150,15 @@ impl AnsweringSession {
             .unwrap_or_else(|e| panic!("{tool} failed: {e}"))
     }
 
+    /// How many `input_required` results the client received.
+    pub fn input_required_rounds(&self) -> usize {
+        self.wire
+            .received_since(0)
+            .iter()
+            .filter(|m| m["result"]["resultType"] == "input_required")
+            .count()
+    }
+
     /// Calls `tool` and answers its text, asserting it succeeded.
     pub async fn call_ok(&self, tool: &str, arguments: Value) -> String {
         let result = self.call(tool, arguments).await;

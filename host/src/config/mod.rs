@@ -258,9 +258,11 @@ pub struct PluginGrants {
     pub client: ClientRequestGrants,
 }
 
-/// Which requests a plugin may send to the client it serves; each off
-/// unless granted (`grants.sampling = true`, ...).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which requests a plugin or an upstream may send to the client it
+/// serves; each off unless granted (`grants.sampling = true`, ...). An
+/// upstream's `grants` table is exactly this.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ClientRequestGrants {
     pub sampling: bool,
     pub elicitation: bool,

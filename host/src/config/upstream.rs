@@ -42,21 +42,9 @@ pub(super) struct RawUpstream {
     breaker_cooldown_ms: Option<Spanned<u64>>,
     restart_backoff_ms: Option<Spanned<u64>>,
     restart_max_backoff_ms: Option<Spanned<u64>>,
+    /// What it may ask the client of the call it serves.
     #[serde(default)]
-    grants: RawUpstreamGrants,
-}
-
-/// What an upstream may ask the client of the call it serves; each off
-/// unless granted, as for plugins.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawUpstreamGrants {
-    #[serde(default)]
-    sampling: bool,
-    #[serde(default)]
-    elicitation: bool,
-    #[serde(default)]
-    roots: bool,
+    grants: super::ClientRequestGrants,
 }
 
 /// A value that must not reach logs, errors, plugins or clients (a header
@@ -334,11 +322,7 @@ pub(super) fn resolve_upstream(
             )?,
         },
         restart,
-        client_requests: super::ClientRequestGrants {
-            sampling: raw.grants.sampling,
-            elicitation: raw.grants.elicitation,
-            roots: raw.grants.roots,
-        },
+        client_requests: raw.grants,
         line,
     })
 }

@@ -34,33 +34,33 @@ use crate::dispatch::{CallScope, ClientEvent};
 /// Calls in flight on one connection by progress token: where their
 /// progress and logs go, and whom the upstream's questions reach.
 #[derive(Default)]
-pub struct ProgressRoutes(Mutex<HashMap<ProgressToken, CallRoute>>);
+pub struct ProgressRoutes(Mutex<HashMap<ProgressToken, Arc<CallRoute>>>);
 
-/// One call in flight on a connection.
-#[derive(Clone)]
+/// One call in flight on a connection (shared, not copied, by whatever
+/// the upstream sends during it).
 pub struct CallRoute {
     pub scope: CallScope,
     /// Questions the upstream asked during this call, for their keys: the
     /// n-th question of a call keeps its key when a 2026-07-28 client's
     /// retry runs the call again.
-    asked: Arc<AtomicUsize>,
+    asked: AtomicUsize,
     /// Cancelled when a question must wait for the client's next round:
     /// the call ends `input_required` at once.
     pub needs_input: CancellationToken,
 }
 
 impl CallRoute {
-    pub fn new(scope: CallScope) -> Self {
-        Self {
+    pub fn new(scope: CallScope) -> Arc<Self> {
+        Arc::new(Self {
             scope,
-            asked: Arc::default(),
+            asked: AtomicUsize::new(0),
             needs_input: CancellationToken::new(),
-        }
+        })
     }
 }
 
 impl ProgressRoutes {
-    pub fn insert(&self, token: ProgressToken, route: CallRoute) {
+    pub fn insert(&self, token: ProgressToken, route: Arc<CallRoute>) {
         self.lock().insert(token, route);
     }
 
@@ -68,14 +68,14 @@ impl ProgressRoutes {
         self.lock().remove(token);
     }
 
-    fn get(&self, token: &ProgressToken) -> Option<CallRoute> {
+    fn get(&self, token: &ProgressToken) -> Option<Arc<CallRoute>> {
         self.lock().get(token).cloned()
     }
 
     /// The call a request or log of the upstream's belongs to. MCP does not
     /// say (stdio has no per-request channel), so only the one call in
     /// flight is certain; with several, nothing goes to any client.
-    fn only_call(&self) -> Result<CallRoute, String> {
+    fn only_call(&self) -> Result<Arc<CallRoute>, String> {
         let calls = self.lock();
         let mut routes = calls.values();
         match (routes.next(), routes.next()) {
@@ -88,10 +88,13 @@ impl ProgressRoutes {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProgressToken, CallRoute>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProgressToken, Arc<CallRoute>>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// The version a 2025-11-25 `initialize` asks for.
+const LEGACY_VERSION: ProtocolVersion = ProtocolVersion::V_2025_11_25;
 
 /// The host's side of one upstream session.
 #[derive(Clone)]
@@ -99,8 +102,6 @@ pub struct UpstreamClient {
     upstream: Arc<str>,
     progress: Arc<ProgressRoutes>,
     changes: Arc<PendingChanges>,
-    /// The version a legacy `initialize` asks for.
-    legacy_version: ProtocolVersion,
     /// What it may ask the client of the call it serves.
     grants: ClientRequestGrants,
 }
@@ -116,7 +117,6 @@ impl UpstreamClient {
             upstream,
             progress,
             changes,
-            legacy_version: ProtocolVersion::V_2025_11_25,
             grants,
         }
     }
@@ -179,7 +179,7 @@ impl ClientHandler for UpstreamClient {
             capabilities,
             Implementation::new("switchboard", env!("CARGO_PKG_VERSION")),
         )
-        .with_protocol_version(self.legacy_version.clone())
+        .with_protocol_version(LEGACY_VERSION)
     }
 
     async fn on_progress(
@@ -323,12 +323,12 @@ pub async fn connect(
 ) -> Result<Connection, String> {
     let auto = ClientLifecycleMode::Auto {
         preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-        legacy_version: Some(client.legacy_version.clone()),
+        legacy_version: Some(LEGACY_VERSION),
     };
     match connect_with(endpoint, client.clone(), http, timeout, auto).await {
         Err(Failure::Handshake(failure))
             if speaks_only_older(&failure)
-                .is_some_and(|versions| versions.contains(&client.legacy_version)) =>
+                .is_some_and(|versions| versions.contains(&LEGACY_VERSION)) =>
         {
             let server_supported = speaks_only_older(&failure).unwrap_or_default();
             tracing::debug!(target: "switchboard::upstream", upstream = &*client.upstream, "the server speaks {server_supported:?}: connecting again with initialize");

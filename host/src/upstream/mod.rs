@@ -552,10 +552,7 @@ impl Upstream {
                 // request: this run ends, the retry runs the call again.
                 in_flight.succeeded();
                 drop(pending);
-                return Err(ToolFailure::new(
-                    FailureKind::InputRequired,
-                    format!("`{tool}` on upstream `{}` needs the client's input", self.name()),
-                ));
+                return Err(self.needs_input(tool));
             }
             () = tokio::time::sleep_until(scope.deadline.into()) => {
                 let reason = format!(
@@ -674,6 +671,18 @@ enum CallReply {
 const MAX_INPUT_ROUNDS: usize = 8;
 
 impl Upstream {
+    /// `tool` stops here: the client answers the upstream's question in its
+    /// next request (2026-07-28), which runs the call again.
+    fn needs_input(&self, tool: &str) -> ToolFailure {
+        ToolFailure::new(
+            FailureKind::InputRequired,
+            format!(
+                "`{tool}` on upstream `{}` needs the client's input",
+                self.name()
+            ),
+        )
+    }
+
     /// Calls `tool`, and while a 2026-07-28 upstream answers
     /// `input_required`, asks the client (in its era) and calls again with
     /// the answers and the upstream's `requestState`. A 2026-07-28 client
@@ -713,15 +722,7 @@ impl Upstream {
                 scope,
             )
             .await
-            .map_err(|InputPending| {
-                ToolFailure::new(
-                    FailureKind::InputRequired,
-                    format!(
-                        "`{tool}` on upstream `{}` needs the client's input",
-                        self.name()
-                    ),
-                )
-            })?;
+            .map_err(|InputPending| self.needs_input(tool))?;
             responses = Some(asking::responses_of(keys, answers)?);
             state = asked.request_state;
         }

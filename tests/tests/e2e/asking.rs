@@ -30,16 +30,6 @@ fn form() -> Value {
     json!({"name": "Ada", "color": "teal", "username": "ada", "email": "ada@example.com", "context": "notes"})
 }
 
-/// How many `input_required` results the client received.
-fn rounds(session: &AnsweringSession) -> usize {
-    session
-        .wire
-        .received_since(0)
-        .iter()
-        .filter(|m| m["result"]["resultType"] == "input_required")
-        .count()
-}
-
 /// Requests the host sent the client on its session.
 fn requests_from_host(session: &AnsweringSession) -> Vec<String> {
     session
@@ -100,7 +90,11 @@ pub async fn plugins_ask_the_client(link: Link, era: Era) {
     assert_eq!(asked.len(), 8, "{asked:?}");
     match era {
         Era::Legacy => {
-            assert_eq!(rounds(&session), 0, "no input_required in a session");
+            assert_eq!(
+                session.input_required_rounds(),
+                0,
+                "no input_required in a session"
+            );
             assert_eq!(requests_from_host(&session).len(), 8);
         }
         Era::Modern => {
@@ -109,7 +103,7 @@ pub async fn plugins_ask_the_client(link: Link, era: Era) {
                 "a stateless client gets no requests"
             );
             // One round per asking call, two for the two-step one.
-            assert_eq!(rounds(&session), 6);
+            assert_eq!(session.input_required_rounds(), 6);
         }
     }
 }

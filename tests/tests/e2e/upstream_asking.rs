@@ -68,20 +68,11 @@ fn assert_asked_once_each(session: &AnsweringSession, era: Era) {
         asked(session),
         ["sampling/createMessage", "elicitation/create", "roots/list"]
     );
-    let rounds = input_required_rounds(session);
+    let rounds = session.input_required_rounds();
     match era {
         Era::Legacy => assert_eq!(rounds, 0),
         Era::Modern => assert_eq!(rounds, 3, "one input_required round per question"),
     }
-}
-
-fn input_required_rounds(session: &AnsweringSession) -> usize {
-    session
-        .wire
-        .received_since(0)
-        .iter()
-        .filter(|m| m["result"]["resultType"] == "input_required")
-        .count()
 }
 
 /// Granted, each question reaches the client once and its answer goes back
